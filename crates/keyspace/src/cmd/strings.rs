@@ -1,0 +1,485 @@
+//! String commands: GET SET SETNX SETEX PSETEX MGET MSET MSETNX GETSET GETDEL
+//! GETEX APPEND STRLEN GETRANGE SETRANGE INCR DECR INCRBY DECRBY INCRBYFLOAT.
+
+use bytes::{Bytes, BytesMut};
+use resp_codec::Frame;
+
+use crate::call::{reply, Call, Propagate};
+use crate::cmd::options::{self, ExpireUnit, Grammar};
+use crate::db::NO_EXPIRE;
+use crate::keyspace::Keyspace;
+use crate::long_double::{incr_by_float, IncrFloatError};
+use crate::numeric::parse_i64;
+use crate::value::{StrValue, Value};
+
+/// What a string lookup found.
+enum Found {
+    Missing,
+    WrongType,
+    Str(StrValue, i64),
+}
+
+fn read_str(ks: &mut Keyspace, c: &Call<'_>, key: &[u8]) -> Found {
+    match ks.lookup_read(c.db, key, c.now_ms) {
+        None => Found::Missing,
+        Some(e) => match &e.value {
+            Value::Str(s) => Found::Str(s.clone(), e.expire_at),
+            _ => Found::WrongType,
+        },
+    }
+}
+
+fn write_str(ks: &mut Keyspace, c: &Call<'_>, key: &[u8]) -> Found {
+    match ks.lookup_write(c.db, key, c.now_ms) {
+        None => Found::Missing,
+        Some(e) => match &e.value {
+            Value::Str(s) => Found::Str(s.clone(), e.expire_at),
+            _ => Found::WrongType,
+        },
+    }
+}
+
+fn store(ks: &mut Keyspace, c: &Call<'_>, key: &[u8], v: StrValue, expire_at: i64) {
+    if let Some(db) = ks.db_mut(c.db) {
+        db.set(key, Value::Str(v), expire_at, c.now_ms);
+    }
+    ks.add_dirty(1);
+}
+
+/// GET key
+pub fn get(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    match ks.lookup_read(c.db, c.arg(1), c.now_ms) {
+        None => reply::nil(),
+        Some(e) => match &e.value {
+            Value::Str(StrValue::Bytes { data, .. }) => Frame::Bulk(data.clone()),
+            Value::Str(s) => Frame::Bulk(s.to_bytes()),
+            _ => reply::wrongtype(),
+        },
+    }
+}
+
+/// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ms-ts|KEEPTTL]
+pub fn set(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    let o = match options::parse(c, 3, Grammar::Set) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    let expire_at = match o.expire {
+        None => None,
+        Some((unit, raw)) => match options::absolute_ms(unit, raw, c.now_ms, "set") {
+            Ok(ms) => Some(ms),
+            Err(e) => return e,
+        },
+    };
+    set_generic(ks, c, o.nx, o.xx, o.get, o.keepttl, expire_at, c.arg(2))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn set_generic(
+    ks: &mut Keyspace,
+    c: &mut Call<'_>,
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keepttl: bool,
+    expire_at: Option<i64>,
+    value: &[u8],
+) -> Frame {
+    let key = c.arg(1);
+    let (found, old, old_ttl) = match write_str(ks, c, key) {
+        Found::WrongType if get => return reply::wrongtype(),
+        Found::WrongType => (true, None, NO_EXPIRE),
+        Found::Missing => (false, None, NO_EXPIRE),
+        Found::Str(s, t) => (true, Some(s), t),
+    };
+    let old_reply = || match &old {
+        Some(s) => Frame::Bulk(s.to_bytes()),
+        None => reply::nil(),
+    };
+    if (nx && found) || (xx && !found) {
+        return if get { old_reply() } else { reply::nil() };
+    }
+    let ttl = match expire_at {
+        Some(ms) => ms,
+        None if keepttl => old_ttl,
+        None => NO_EXPIRE,
+    };
+    store(ks, c, key, StrValue::from_client(value), ttl);
+    match expire_at {
+        Some(ms) => {
+            c.propagate = Propagate::Rewritten(vec![vec![
+                Bytes::from_static(b"SET"),
+                c.arg_bytes(1),
+                Bytes::copy_from_slice(value),
+                Bytes::from_static(b"PXAT"),
+                Bytes::from(ms.to_string()),
+            ]])
+        }
+        None if get => {
+            // Replicas need the write, not the read half of the command.
+            let cmd: Vec<Bytes> = c
+                .args
+                .iter()
+                .enumerate()
+                .filter(|(i, a)| *i < 3 || !a.eq_ignore_ascii_case(b"GET"))
+                .map(|(_, a)| a.clone())
+                .collect();
+            c.propagate = Propagate::Rewritten(vec![cmd]);
+        }
+        None => c.verbatim(),
+    }
+    if get {
+        old_reply()
+    } else {
+        reply::ok()
+    }
+}
+
+/// SETNX key value
+pub fn setnx(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    if ks.exists(c.db, c.arg(1), c.now_ms) {
+        return reply::int(0);
+    }
+    store(ks, c, c.arg(1), StrValue::from_client(c.arg(2)), NO_EXPIRE);
+    c.verbatim();
+    reply::int(1)
+}
+
+fn setex_generic(ks: &mut Keyspace, c: &mut Call<'_>, unit: ExpireUnit, name: &str) -> Frame {
+    match options::absolute_ms(unit, c.arg(2), c.now_ms, name) {
+        Ok(ms) => set_generic(ks, c, false, false, false, false, Some(ms), c.arg(3)),
+        Err(e) => e,
+    }
+}
+
+/// SETEX key seconds value
+pub fn setex(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    setex_generic(ks, c, ExpireUnit::Ex, "setex")
+}
+
+/// PSETEX key milliseconds value
+pub fn psetex(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    setex_generic(ks, c, ExpireUnit::Px, "psetex")
+}
+
+/// MGET key [key ...]
+pub fn mget(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    let mut out = Vec::with_capacity(c.argc().saturating_sub(1));
+    for i in 1..c.argc() {
+        out.push(match read_str(ks, c, c.arg(i)) {
+            Found::Str(s, _) => Frame::Bulk(s.to_bytes()),
+            _ => reply::nil(),
+        });
+    }
+    Frame::Array(out)
+}
+
+/// MSET key value [key value ...]
+pub fn mset(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    if c.argc() % 2 == 0 {
+        return reply::wrong_args(&c.name_lower());
+    }
+    for i in (1..c.argc()).step_by(2) {
+        store(
+            ks,
+            c,
+            c.arg(i),
+            StrValue::from_client(c.arg(i + 1)),
+            NO_EXPIRE,
+        );
+    }
+    c.verbatim();
+    reply::ok()
+}
+
+/// MSETNX key value [key value ...]
+pub fn msetnx(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    if c.argc() % 2 == 0 {
+        return reply::wrong_args(&c.name_lower());
+    }
+    for i in (1..c.argc()).step_by(2) {
+        if ks.exists(c.db, c.arg(i), c.now_ms) {
+            return reply::int(0);
+        }
+    }
+    for i in (1..c.argc()).step_by(2) {
+        store(
+            ks,
+            c,
+            c.arg(i),
+            StrValue::from_client(c.arg(i + 1)),
+            NO_EXPIRE,
+        );
+    }
+    c.verbatim();
+    reply::int(1)
+}
+
+/// GETSET key value
+pub fn getset(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    let old = match write_str(ks, c, c.arg(1)) {
+        Found::WrongType => return reply::wrongtype(),
+        Found::Missing => reply::nil(),
+        Found::Str(s, _) => Frame::Bulk(s.to_bytes()),
+    };
+    store(ks, c, c.arg(1), StrValue::from_client(c.arg(2)), NO_EXPIRE);
+    c.propagate = Propagate::Rewritten(vec![vec![
+        Bytes::from_static(b"SET"),
+        c.arg_bytes(1),
+        c.arg_bytes(2),
+    ]]);
+    old
+}
+
+/// GETDEL key
+pub fn getdel(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    match read_str(ks, c, c.arg(1)) {
+        Found::WrongType => reply::wrongtype(),
+        Found::Missing => reply::nil(),
+        Found::Str(s, _) => {
+            if let Some(db) = ks.db_mut(c.db) {
+                db.remove(c.arg(1));
+            }
+            ks.add_dirty(1);
+            c.propagate =
+                Propagate::Rewritten(vec![vec![Bytes::from_static(b"DEL"), c.arg_bytes(1)]]);
+            Frame::Bulk(s.to_bytes())
+        }
+    }
+}
+
+/// GETEX key [EX s|PX ms|EXAT ts|PXAT ms-ts|PERSIST]
+pub fn getex(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    let o = match options::parse(c, 2, Grammar::GetEx) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    let (value, ttl) = match read_str(ks, c, c.arg(1)) {
+        Found::WrongType => return reply::wrongtype(),
+        Found::Missing => return reply::nil(),
+        Found::Str(s, t) => (s, t),
+    };
+    let expire_at = match o.expire {
+        None => None,
+        Some((unit, raw)) => match options::absolute_ms(unit, raw, c.now_ms, "getex") {
+            Ok(ms) => Some((unit, ms)),
+            Err(e) => return e,
+        },
+    };
+    let key = c.arg_bytes(1);
+    if let Some((unit, ms)) = expire_at {
+        let absolute = matches!(unit, ExpireUnit::ExAt | ExpireUnit::PxAt);
+        if absolute && ms <= c.now_ms && ks.reclaims_expired() {
+            if let Some(db) = ks.db_mut(c.db) {
+                db.remove(&key);
+            }
+            c.propagate = Propagate::Rewritten(vec![vec![Bytes::from_static(b"DEL"), key]]);
+        } else {
+            if let Some(db) = ks.db_mut(c.db) {
+                db.set_expire(&key, ms);
+            }
+            c.propagate = Propagate::Rewritten(vec![vec![
+                Bytes::from_static(b"PEXPIREAT"),
+                key,
+                Bytes::from(ms.to_string()),
+            ]]);
+        }
+        ks.add_dirty(1);
+    } else if o.persist && ttl != NO_EXPIRE {
+        if let Some(db) = ks.db_mut(c.db) {
+            db.set_expire(&key, NO_EXPIRE);
+        }
+        ks.add_dirty(1);
+        c.propagate = Propagate::Rewritten(vec![vec![Bytes::from_static(b"PERSIST"), key]]);
+    }
+    Frame::Bulk(value.to_bytes())
+}
+
+fn too_big(ks: &Keyspace, len: u64) -> Option<Frame> {
+    (len > ks.config().max_string_len)
+        .then(|| reply::err_static("ERR string exceeds maximum allowed size (proto-max-bulk-len)"))
+}
+
+/// APPEND key value
+pub fn append(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    let add = c.arg(2);
+    let (new, ttl) = match write_str(ks, c, c.arg(1)) {
+        Found::WrongType => return reply::wrongtype(),
+        Found::Missing => (StrValue::from_client(add), NO_EXPIRE),
+        Found::Str(s, ttl) => {
+            if let Some(e) = too_big(ks, (s.len() + add.len()) as u64) {
+                return e;
+            }
+            let mut buf = BytesMut::with_capacity(s.len() + add.len());
+            buf.extend_from_slice(&s.to_bytes());
+            buf.extend_from_slice(add);
+            (
+                StrValue::Bytes {
+                    data: buf.freeze(),
+                    raw: true,
+                },
+                ttl,
+            )
+        }
+    };
+    let len = new.len();
+    store(ks, c, c.arg(1), new, ttl);
+    c.verbatim();
+    reply::count(len)
+}
+
+/// STRLEN key
+pub fn strlen(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    match read_str(ks, c, c.arg(1)) {
+        Found::WrongType => reply::wrongtype(),
+        Found::Missing => reply::int(0),
+        Found::Str(s, _) => reply::count(s.len()),
+    }
+}
+
+/// GETRANGE key start end
+pub fn getrange(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    let (Some(mut start), Some(mut end)) = (parse_i64(c.arg(2)), parse_i64(c.arg(3))) else {
+        return reply::not_int();
+    };
+    let s = match read_str(ks, c, c.arg(1)) {
+        Found::WrongType => return reply::wrongtype(),
+        Found::Missing => return Frame::Bulk(Bytes::new()),
+        Found::Str(s, _) => s.to_bytes(),
+    };
+    let len = s.len() as i64;
+    if start < 0 && end < 0 && start > end {
+        return Frame::Bulk(Bytes::new());
+    }
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end || len == 0 {
+        return Frame::Bulk(Bytes::new());
+    }
+    Frame::Bulk(s.slice(start as usize..=end as usize))
+}
+
+/// SETRANGE key offset value
+pub fn setrange(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    let Some(offset) = parse_i64(c.arg(2)) else {
+        return reply::not_int();
+    };
+    if offset < 0 {
+        return reply::err_static("ERR offset is out of range");
+    }
+    let value = c.arg(3);
+    let (cur, ttl) = match write_str(ks, c, c.arg(1)) {
+        Found::WrongType => return reply::wrongtype(),
+        Found::Missing => {
+            if value.is_empty() {
+                return reply::int(0);
+            }
+            (Bytes::new(), NO_EXPIRE)
+        }
+        Found::Str(s, ttl) => {
+            if value.is_empty() {
+                return reply::count(s.len());
+            }
+            (s.to_bytes(), ttl)
+        }
+    };
+    let offset = offset as u64;
+    if let Some(e) = too_big(ks, offset + value.len() as u64) {
+        return e;
+    }
+    let offset = offset as usize;
+    let new_len = cur.len().max(offset + value.len());
+    let mut buf = BytesMut::zeroed(new_len);
+    buf[..cur.len()].copy_from_slice(&cur);
+    buf[offset..offset + value.len()].copy_from_slice(value);
+    store(
+        ks,
+        c,
+        c.arg(1),
+        StrValue::Bytes {
+            data: buf.freeze(),
+            raw: true,
+        },
+        ttl,
+    );
+    c.verbatim();
+    reply::count(new_len)
+}
+
+fn incr_generic(ks: &mut Keyspace, c: &mut Call<'_>, by: i64) -> Frame {
+    let (cur, ttl) = match write_str(ks, c, c.arg(1)) {
+        Found::WrongType => return reply::wrongtype(),
+        Found::Missing => (0, NO_EXPIRE),
+        Found::Str(StrValue::Int(n), ttl) => (n, ttl),
+        Found::Str(s, ttl) => match parse_i64(&s.to_bytes()) {
+            Some(n) => (n, ttl),
+            None => return reply::not_int(),
+        },
+    };
+    let Some(new) = cur.checked_add(by) else {
+        return reply::err_static("ERR increment or decrement would overflow");
+    };
+    store(ks, c, c.arg(1), StrValue::Int(new), ttl);
+    c.verbatim();
+    reply::int(new)
+}
+
+/// INCR key
+pub fn incr(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    incr_generic(ks, c, 1)
+}
+
+/// DECR key
+pub fn decr(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    incr_generic(ks, c, -1)
+}
+
+/// INCRBY key increment
+pub fn incrby(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    match parse_i64(c.arg(2)) {
+        Some(n) => incr_generic(ks, c, n),
+        None => reply::not_int(),
+    }
+}
+
+/// DECRBY key decrement
+pub fn decrby(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    match parse_i64(c.arg(2)) {
+        Some(i64::MIN) => reply::err_static("ERR decrement would overflow"),
+        Some(n) => incr_generic(ks, c, -n),
+        None => reply::not_int(),
+    }
+}
+
+/// INCRBYFLOAT key increment
+pub fn incrbyfloat(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    let (cur, ttl) = match write_str(ks, c, c.arg(1)) {
+        Found::WrongType => return reply::wrongtype(),
+        Found::Missing => (None, NO_EXPIRE),
+        Found::Str(s, ttl) => (Some(s.to_bytes()), ttl),
+    };
+    let text = match incr_by_float(cur.as_deref(), c.arg(2)) {
+        Ok(t) => Bytes::from(t),
+        Err(IncrFloatError::NotFinite) => {
+            return reply::err_static("ERR increment would produce NaN or Infinity")
+        }
+        Err(_) => return reply::not_float(),
+    };
+    store(ks, c, c.arg(1), StrValue::plain(text.clone()), ttl);
+    c.propagate = Propagate::Rewritten(vec![vec![
+        Bytes::from_static(b"SET"),
+        c.arg_bytes(1),
+        text.clone(),
+        Bytes::from_static(b"KEEPTTL"),
+    ]]);
+    Frame::Bulk(text)
+}

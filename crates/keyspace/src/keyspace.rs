@@ -1,0 +1,260 @@
+//! All logical databases of a server plus the state commands share:
+//! statistics, the dirty counter, lazily expired keys awaiting propagation.
+
+use bytes::Bytes;
+use rand::{rngs::SmallRng, SeedableRng};
+
+use crate::db::{Db, Entry};
+
+/// Settings the command semantics depend on.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyspaceConfig {
+    /// Number of logical databases (`databases`).
+    pub databases: usize,
+    /// Largest string a command may build (`proto-max-bulk-len`).
+    pub max_string_len: u64,
+}
+
+impl Default for KeyspaceConfig {
+    fn default() -> Self {
+        KeyspaceConfig {
+            databases: 16,
+            max_string_len: 512 * 1024 * 1024,
+        }
+    }
+}
+
+/// Counters reported in `INFO stats`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KeyspaceStats {
+    /// Successful key lookups by reads.
+    pub keyspace_hits: u64,
+    /// Failed key lookups by reads.
+    pub keyspace_misses: u64,
+    /// Keys removed because their time ran out.
+    pub expired_keys: u64,
+    /// Keys examined by the active expiry cycle.
+    pub expire_cycle_sampled: u64,
+}
+
+/// Every database plus shared command state.
+#[derive(Debug)]
+pub struct Keyspace {
+    dbs: Vec<Db>,
+    config: KeyspaceConfig,
+    /// Statistics.
+    pub stats: KeyspaceStats,
+    dirty: u64,
+    reclaim_expired: bool,
+    rng: SmallRng,
+    expired: Vec<(usize, Bytes)>,
+}
+
+impl Keyspace {
+    /// A keyspace of empty databases; `seed` drives RANDOMKEY and sampling.
+    pub fn new(config: KeyspaceConfig, seed: u64) -> Self {
+        let databases = config.databases.max(1);
+        Keyspace {
+            dbs: (0..databases).map(|_| Db::new()).collect(),
+            config,
+            stats: KeyspaceStats::default(),
+            dirty: 0,
+            reclaim_expired: true,
+            rng: SmallRng::seed_from_u64(seed),
+            expired: Vec::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &KeyspaceConfig {
+        &self.config
+    }
+
+    /// Changes the largest string commands may build.
+    pub fn set_max_string_len(&mut self, len: u64) {
+        self.config.max_string_len = len;
+    }
+
+    /// Number of databases.
+    pub fn db_count(&self) -> usize {
+        self.dbs.len()
+    }
+
+    /// Database `i`, if it exists.
+    pub fn db(&self, i: usize) -> Option<&Db> {
+        self.dbs.get(i)
+    }
+
+    /// Database `i` mutably, if it exists.
+    pub fn db_mut(&mut self, i: usize) -> Option<&mut Db> {
+        self.dbs.get_mut(i)
+    }
+
+    /// Replaces database `i` wholesale (used when a snapshot is swapped in).
+    pub fn replace_dbs(&mut self, dbs: Vec<Db>) {
+        let n = self.dbs.len();
+        self.dbs = dbs;
+        self.dbs.resize_with(n.max(1), Db::new);
+    }
+
+    /// Takes all databases out, leaving empty ones.
+    pub fn take_dbs(&mut self) -> Vec<Db> {
+        let n = self.dbs.len();
+        std::mem::replace(&mut self.dbs, (0..n).map(|_| Db::new()).collect())
+    }
+
+    /// Whether lookups delete expired keys (a master) or only hide them
+    /// (a replica, which waits for its master's DEL).
+    pub fn set_reclaim_expired(&mut self, yes: bool) {
+        self.reclaim_expired = yes;
+    }
+
+    /// Whether lookups delete expired keys.
+    pub fn reclaims_expired(&self) -> bool {
+        self.reclaim_expired
+    }
+
+    /// The write counter since the last snapshot.
+    pub fn dirty(&self) -> u64 {
+        self.dirty
+    }
+
+    /// Adds to the write counter.
+    pub fn add_dirty(&mut self, n: u64) {
+        self.dirty += n;
+    }
+
+    /// Resets the write counter (after a snapshot).
+    pub fn reset_dirty(&mut self, to: u64) {
+        self.dirty = to;
+    }
+
+    /// The random generator commands use.
+    pub fn rng(&mut self) -> &mut SmallRng {
+        &mut self.rng
+    }
+
+    /// Keys deleted because they had expired since the last call, with
+    /// their database, in deletion order. Each must reach replicas as a DEL.
+    pub fn take_expired(&mut self) -> Vec<(usize, Bytes)> {
+        std::mem::take(&mut self.expired)
+    }
+
+    /// Whether keys await propagation as expired.
+    pub fn has_expired(&self) -> bool {
+        !self.expired.is_empty()
+    }
+
+    /// Looks up a key for reading, counting hits and misses.
+    pub fn lookup_read(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
+        let Keyspace {
+            dbs,
+            expired,
+            stats,
+            reclaim_expired,
+            ..
+        } = self;
+        let found = lookup_in(dbs, expired, stats, *reclaim_expired, db, key, now_ms);
+        if found.is_some() {
+            stats.keyspace_hits += 1;
+        } else {
+            stats.keyspace_misses += 1;
+        }
+        found
+    }
+
+    /// Looks up a key for writing.
+    pub fn lookup_write(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
+        let Keyspace {
+            dbs,
+            expired,
+            stats,
+            reclaim_expired,
+            ..
+        } = self;
+        lookup_in(dbs, expired, stats, *reclaim_expired, db, key, now_ms)
+    }
+
+    /// Whether a live key exists (no statistics, no access-time update).
+    pub fn exists(&mut self, db: usize, key: &[u8], now_ms: i64) -> bool {
+        self.lookup_write(db, key, now_ms).is_some()
+    }
+
+    /// Runs one budgeted active-expiry step over every database: samples
+    /// keys with an expiry, deletes the expired ones, and repeats on a
+    /// database while more than a quarter of a sample had expired, at most
+    /// `budget` samples in all. Returns how many keys were deleted.
+    pub fn active_expire(&mut self, now_ms: i64, budget: usize) -> usize {
+        if !self.reclaim_expired {
+            return 0;
+        }
+        const SAMPLE: usize = 20;
+        let mut spent = 0;
+        let mut deleted = 0;
+        let mut out = Vec::new();
+        for (i, db) in self.dbs.iter_mut().enumerate() {
+            loop {
+                if spent >= budget || db.volatile_len() == 0 {
+                    break;
+                }
+                out.clear();
+                let sampled = db.expire_sample(&mut self.rng, now_ms, SAMPLE, &mut out);
+                spent += sampled;
+                self.stats.expire_cycle_sampled += sampled as u64;
+                deleted += out.len();
+                self.stats.expired_keys += out.len() as u64;
+                let ratio_high = out.len() * 4 > sampled;
+                self.expired.extend(out.drain(..).map(|k| (i, k)));
+                if !ratio_high {
+                    break;
+                }
+            }
+        }
+        deleted
+    }
+
+    /// Swaps two databases.
+    pub fn swap_dbs(&mut self, a: usize, b: usize) -> bool {
+        if a >= self.dbs.len() || b >= self.dbs.len() {
+            return false;
+        }
+        self.dbs.swap(a, b);
+        true
+    }
+
+    /// Empties every database; returns how many keys there were.
+    pub fn flush_all(&mut self) -> usize {
+        let mut n = 0;
+        for db in &mut self.dbs {
+            n += db.len();
+            db.clear();
+        }
+        n
+    }
+
+    /// Total number of keys in all databases.
+    pub fn total_keys(&self) -> usize {
+        self.dbs.iter().map(Db::len).sum()
+    }
+}
+
+/// A lookup over disjoint borrows of the keyspace's fields, so the entry can
+/// be returned while an expired key is recorded.
+fn lookup_in<'a>(
+    dbs: &'a mut [Db],
+    expired: &mut Vec<(usize, Bytes)>,
+    stats: &mut KeyspaceStats,
+    reclaim: bool,
+    db: usize,
+    key: &[u8],
+    now_ms: i64,
+) -> Option<&'a mut Entry> {
+    let d = dbs.get_mut(db)?;
+    let mut gone = None;
+    let found = d.lookup(key, now_ms, reclaim, &mut gone);
+    if let Some(k) = gone {
+        stats.expired_keys += 1;
+        expired.push((db, k));
+    }
+    found
+}

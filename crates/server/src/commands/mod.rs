@@ -1,0 +1,186 @@
+//! Command dispatch: table lookup, authentication and arity checks, then the
+//! handler; the reply is a value the connection encodes.
+
+pub mod client_cmd;
+pub mod config_cmd;
+pub mod debug;
+pub mod generic;
+pub mod introspect;
+pub mod table;
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use keyspace::cmd::Handler;
+use keyspace::Call;
+use resp_codec::Frame;
+
+use crate::server::Server;
+use crate::session::Session;
+use table::{flag, CommandSpec, COMMANDS};
+
+/// A handler that needs the whole server (configuration, clients, stats).
+pub type ServerHandler = fn(&mut Server, &mut Session, &mut Call<'_>) -> Frame;
+
+/// What runs a command.
+#[derive(Clone, Copy)]
+pub enum Exec {
+    /// A keyspace command.
+    Keyspace(Handler),
+    /// A server command.
+    Server(ServerHandler),
+    /// A container whose second argument names a subcommand.
+    Container(&'static [CommandSpec]),
+}
+
+impl std::fmt::Debug for Exec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exec::Keyspace(_) => f.write_str("Keyspace"),
+            Exec::Server(_) => f.write_str("Server"),
+            Exec::Container(s) => write!(f, "Container({})", s.len()),
+        }
+    }
+}
+
+/// Longest command name looked up without allocating.
+const NAME_MAX: usize = 32;
+
+/// Name-to-spec index over the static table.
+#[derive(Debug)]
+pub struct CommandTable {
+    map: HashMap<&'static [u8], &'static CommandSpec, foldhash::fast::RandomState>,
+}
+
+impl Default for CommandTable {
+    fn default() -> Self {
+        let mut map = HashMap::default();
+        for c in COMMANDS {
+            map.insert(c.name.as_bytes(), c);
+        }
+        CommandTable { map }
+    }
+}
+
+/// Finds `name` (any case) among `specs`.
+pub fn find_in(specs: &'static [CommandSpec], name: &[u8]) -> Option<&'static CommandSpec> {
+    specs
+        .iter()
+        .find(|s| s.name.as_bytes().eq_ignore_ascii_case(name))
+}
+
+impl CommandTable {
+    /// Looks a command up by name in any case.
+    pub fn lookup(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        if name.len() > NAME_MAX {
+            return None;
+        }
+        let mut buf = [0u8; NAME_MAX];
+        let lower = &mut buf[..name.len()];
+        lower.copy_from_slice(name);
+        lower.make_ascii_lowercase();
+        self.map.get(&*lower).copied()
+    }
+
+    /// Every top-level command.
+    pub fn all(&self) -> &'static [CommandSpec] {
+        COMMANDS
+    }
+}
+
+/// Redis's reply to an unknown command, quoting up to 128 bytes of arguments.
+pub fn unknown_command(args: &[Bytes]) -> Frame {
+    let name = args.first().map(|a| clip(a, 128)).unwrap_or_default();
+    let mut quoted = String::new();
+    for a in args.iter().skip(1) {
+        if quoted.len() >= 128 {
+            break;
+        }
+        let room = 128 - quoted.len();
+        quoted.push('\'');
+        quoted.push_str(&clip(a, room));
+        quoted.push_str("' ");
+    }
+    error_text(&format!(
+        "ERR unknown command '{name}', with args beginning with: {quoted}"
+    ))
+}
+
+fn clip(a: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(&a[..a.len().min(max)]).into_owned()
+}
+
+/// An error reply whose text may contain client bytes: line breaks are
+/// replaced so the reply stays one protocol line, as Redis does.
+pub fn error_text(msg: &str) -> Frame {
+    let clean: String = msg
+        .chars()
+        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+        .collect();
+    Frame::Error(Bytes::from(clean))
+}
+
+/// Resolves a container's subcommand, or the error Redis gives.
+pub fn resolve_sub(
+    parent: &'static CommandSpec,
+    subs: &'static [CommandSpec],
+    args: &[Bytes],
+) -> Result<(&'static CommandSpec, String), Frame> {
+    let Some(sub_name) = args.get(1) else {
+        return Err(error_text(&format!(
+            "ERR wrong number of arguments for '{}' command",
+            parent.name
+        )));
+    };
+    match find_in(subs, sub_name) {
+        Some(sub) => Ok((sub, format!("{}|{}", parent.name, sub.name))),
+        None => Err(error_text(&format!(
+            "ERR unknown subcommand '{}'. Try {} HELP.",
+            clip(sub_name, 128),
+            parent.name.to_ascii_uppercase()
+        ))),
+    }
+}
+
+/// Checks a command's preconditions in Redis's order and runs it.
+pub fn dispatch(server: &mut Server, sess: &mut Session, args: &[Bytes], now_ms: i64) -> Frame {
+    let Some(name) = args.first() else {
+        return Frame::Null;
+    };
+    let Some(mut spec) = server.commands.lookup(name) else {
+        return unknown_command(args);
+    };
+    let mut full_name = None;
+    if let Exec::Container(subs) = spec.exec {
+        if !(spec.name == "command" && args.len() == 1) {
+            match resolve_sub(spec, subs, args) {
+                Ok((sub, full)) => {
+                    spec = sub;
+                    full_name = Some(full);
+                }
+                Err(e) => return e,
+            }
+        }
+    }
+    if server.auth_required() && !sess.authenticated && !spec.has(flag::NO_AUTH) {
+        return Frame::Error(Bytes::from_static(b"NOAUTH Authentication required."));
+    }
+    if !spec.arity_ok(args.len()) {
+        let n = full_name.as_deref().unwrap_or(spec.name);
+        return error_text(&format!("ERR wrong number of arguments for '{n}' command"));
+    }
+    sess.handle.last_cmd.set(spec.name);
+    server.stats.count_command(spec.name);
+    let mut call = Call::new(args, sess.db, now_ms);
+    let reply = match spec.exec {
+        Exec::Keyspace(h) => h(&mut server.ks, &mut call),
+        Exec::Server(h) => h(server, sess, &mut call),
+        Exec::Container(_) => introspect::command_all(server, sess, &mut call),
+    };
+    if call.db != sess.db {
+        sess.db = call.db;
+        sess.handle.db.set(call.db);
+    }
+    server.propagate(sess.db, &call);
+    reply
+}

@@ -1,0 +1,338 @@
+//! The declarative command table. Dispatch, arity errors and the COMMAND
+//! family are all derived from it.
+
+use keyspace::cmd::{expire, keys, strings, Handler};
+
+use super::{generic, Exec};
+
+/// Command flags, as COMMAND reports them.
+pub mod flag {
+    /// May modify the data set.
+    pub const WRITE: u32 = 1 << 0;
+    /// Only reads.
+    pub const READONLY: u32 = 1 << 1;
+    /// May grow memory use.
+    pub const DENYOOM: u32 = 1 << 2;
+    /// Administrative.
+    pub const ADMIN: u32 = 1 << 3;
+    /// Allowed while subscribed (RESP2).
+    pub const PUBSUB: u32 = 1 << 4;
+    /// Not allowed in scripts.
+    pub const NOSCRIPT: u32 = 1 << 5;
+    /// Allowed while loading a data set.
+    pub const LOADING: u32 = 1 << 6;
+    /// Allowed on a replica with stale data.
+    pub const STALE: u32 = 1 << 7;
+    /// Skips the monitor feed.
+    pub const SKIP_MONITOR: u32 = 1 << 8;
+    /// Constant or logarithmic time.
+    pub const FAST: u32 = 1 << 9;
+    /// Allowed before authentication.
+    pub const NO_AUTH: u32 = 1 << 10;
+    /// May be refused when replicas are missing or memory is full.
+    pub const MAY_REPLICATE: u32 = 1 << 11;
+    /// Allowed in a busy script.
+    pub const ALLOW_BUSY: u32 = 1 << 12;
+    /// Not allowed inside MULTI.
+    pub const NO_MULTI: u32 = 1 << 13;
+    /// May block the client.
+    pub const BLOCKING: u32 = 1 << 14;
+    /// Skips the slow log.
+    pub const SKIP_SLOWLOG: u32 = 1 << 15;
+
+    /// Names in COMMAND's order.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (ALLOW_BUSY, "allow_busy"),
+        (NO_MULTI, "no_multi"),
+    ];
+}
+
+use flag::*;
+
+/// One command (or subcommand) in the table.
+#[derive(Debug, Clone, Copy)]
+pub struct CommandSpec {
+    /// Lowercase name (for a subcommand, just the subcommand's name).
+    pub name: &'static str,
+    /// Redis's arity: exact when positive, a minimum when negative.
+    pub arity: i32,
+    /// Flag bits from [`flag`].
+    pub flags: u32,
+    /// Position of the first key (0: none).
+    pub first_key: i32,
+    /// Position of the last key (negative counts from the end).
+    pub last_key: i32,
+    /// Step between keys.
+    pub step: i32,
+    /// ACL categories without the `@`.
+    pub acl: &'static [&'static str],
+    /// The documentation group (`string`, `generic`, `server`...).
+    pub group: &'static str,
+    /// The Redis version that introduced it.
+    pub since: &'static str,
+    /// One-line summary.
+    pub summary: &'static str,
+    /// Time complexity as documented.
+    pub complexity: &'static str,
+    /// What runs it.
+    pub exec: Exec,
+}
+
+impl CommandSpec {
+    /// Whether `argc` arguments (name included) satisfy the arity.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = i64::try_from(argc).unwrap_or(i64::MAX);
+        let arity = i64::from(self.arity);
+        if arity >= 0 {
+            argc == arity
+        } else {
+            argc >= -arity
+        }
+    }
+
+    /// Whether the flag is set.
+    pub fn has(&self, f: u32) -> bool {
+        self.flags & f != 0
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+const fn c(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: (i32, i32, i32),
+    acl: &'static [&'static str],
+    group: &'static str,
+    since: &'static str,
+    summary: &'static str,
+    complexity: &'static str,
+    exec: Exec,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        first_key: keys.0,
+        last_key: keys.1,
+        step: keys.2,
+        acl,
+        group,
+        since,
+        summary,
+        complexity,
+        exec,
+    }
+}
+
+const fn ks(h: Handler) -> Exec {
+    Exec::Keyspace(h)
+}
+
+const NOKEY: (i32, i32, i32) = (0, 0, 0);
+const K1: (i32, i32, i32) = (1, 1, 1);
+const K12: (i32, i32, i32) = (1, 2, 1);
+const KALL: (i32, i32, i32) = (1, -1, 1);
+const KPAIRS: (i32, i32, i32) = (1, -1, 2);
+
+const W_STR: &[&str] = &["write", "string", "slow"];
+const WF_STR: &[&str] = &["write", "string", "fast"];
+const R_STR: &[&str] = &["read", "string", "fast"];
+const W_KS: &[&str] = &["keyspace", "write", "fast"];
+const R_KS: &[&str] = &["keyspace", "read", "fast"];
+const CONN: &[&str] = &["fast", "connection"];
+
+/// OBJECT's subcommands.
+pub const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
+    c(
+        "encoding",
+        3,
+        READONLY,
+        (2, 2, 1),
+        &["keyspace", "read", "slow"],
+        "generic",
+        "2.2.3",
+        "Returns the internal encoding of a Redis object.",
+        "O(1)",
+        ks(keys::object_encoding),
+    ),
+    c(
+        "freq",
+        3,
+        READONLY,
+        (2, 2, 1),
+        &["keyspace", "read", "slow"],
+        "generic",
+        "4.0.0",
+        "Returns the logarithmic access frequency counter of a Redis object.",
+        "O(1)",
+        ks(keys::object_freq),
+    ),
+    c(
+        "help",
+        2,
+        LOADING | STALE,
+        NOKEY,
+        &["keyspace", "slow"],
+        "generic",
+        "6.2.0",
+        "Returns helpful text about the different subcommands.",
+        "O(1)",
+        Exec::Server(generic::object_help),
+    ),
+    c(
+        "idletime",
+        3,
+        READONLY,
+        (2, 2, 1),
+        &["keyspace", "read", "slow"],
+        "generic",
+        "2.2.3",
+        "Returns the time since the last access to a Redis object.",
+        "O(1)",
+        ks(keys::object_idletime),
+    ),
+    c(
+        "refcount",
+        3,
+        READONLY,
+        (2, 2, 1),
+        &["keyspace", "read", "slow"],
+        "generic",
+        "2.2.3",
+        "Returns the reference count of a value of a key.",
+        "O(1)",
+        ks(keys::object_refcount),
+    ),
+];
+
+/// The whole table.
+pub const COMMANDS: &[CommandSpec] = &[
+    // Strings.
+    c("get", 2, READONLY | FAST, K1, R_STR, "string", "1.0.0", "Returns the string value of a key.", "O(1)", ks(strings::get)),
+    c("set", -3, WRITE | DENYOOM, K1, W_STR, "string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "O(1)", ks(strings::set)),
+    c("setnx", 3, WRITE | DENYOOM | FAST, K1, WF_STR, "string", "1.0.0", "Set the string value of a key only when the key doesn't exist.", "O(1)", ks(strings::setnx)),
+    c("setex", 4, WRITE | DENYOOM, K1, W_STR, "string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", "O(1)", ks(strings::setex)),
+    c("psetex", 4, WRITE | DENYOOM, K1, W_STR, "string", "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", "O(1)", ks(strings::psetex)),
+    c("mget", -2, READONLY | FAST, KALL, R_STR, "string", "1.0.0", "Atomically returns the string values of one or more keys.", "O(N) where N is the number of keys to retrieve.", ks(strings::mget)),
+    c("mset", -3, WRITE | DENYOOM, KPAIRS, W_STR, "string", "1.0.1", "Atomically creates or modifies the string values of one or more keys.", "O(N) where N is the number of keys to set.", ks(strings::mset)),
+    c("msetnx", -3, WRITE | DENYOOM, KPAIRS, W_STR, "string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", "O(N) where N is the number of keys to set.", ks(strings::msetnx)),
+    c("getset", 3, WRITE | DENYOOM | FAST, K1, WF_STR, "string", "1.0.0", "Returns the previous string value of a key after setting it to a new value.", "O(1)", ks(strings::getset)),
+    c("getdel", 2, WRITE | FAST, K1, WF_STR, "string", "6.2.0", "Returns the string value of a key after deleting the key.", "O(1)", ks(strings::getdel)),
+    c("getex", -2, WRITE | FAST, K1, WF_STR, "string", "6.2.0", "Returns the string value of a key after setting its expiration time.", "O(1)", ks(strings::getex)),
+    c("append", 3, WRITE | DENYOOM | FAST, K1, WF_STR, "string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", "O(1)", ks(strings::append)),
+    c("strlen", 2, READONLY | FAST, K1, R_STR, "string", "2.2.0", "Returns the length of a string value.", "O(1)", ks(strings::strlen)),
+    c("getrange", 4, READONLY, K1, &["read", "string", "slow"], "string", "2.4.0", "Returns a substring of the string stored at a key.", "O(N) where N is the length of the returned string.", ks(strings::getrange)),
+    c("substr", 4, READONLY, K1, &["read", "string", "slow"], "string", "1.0.0", "Returns a substring from a string value.", "O(N) where N is the length of the returned string.", ks(strings::getrange)),
+    c("setrange", 4, WRITE | DENYOOM, K1, W_STR, "string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", "O(1)", ks(strings::setrange)),
+    c("incr", 2, WRITE | DENYOOM | FAST, K1, WF_STR, "string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "O(1)", ks(strings::incr)),
+    c("decr", 2, WRITE | DENYOOM | FAST, K1, WF_STR, "string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "O(1)", ks(strings::decr)),
+    c("incrby", 3, WRITE | DENYOOM | FAST, K1, WF_STR, "string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "O(1)", ks(strings::incrby)),
+    c("decrby", 3, WRITE | DENYOOM | FAST, K1, WF_STR, "string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", "O(1)", ks(strings::decrby)),
+    c("incrbyfloat", 3, WRITE | DENYOOM | FAST, K1, WF_STR, "string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "O(1)", ks(strings::incrbyfloat)),
+    // Generic key commands.
+    c("del", -2, WRITE, KALL, &["keyspace", "write", "slow"], "generic", "1.0.0", "Deletes one or more keys.", "O(N) where N is the number of keys that will be removed.", ks(keys::del)),
+    c("unlink", -2, WRITE | FAST, KALL, W_KS, "generic", "4.0.0", "Asynchronously deletes one or more keys.", "O(1) for each key removed regardless of its size.", ks(keys::del)),
+    c("exists", -2, READONLY | FAST, KALL, R_KS, "generic", "1.0.0", "Determines whether one or more keys exist.", "O(N) where N is the number of keys to check.", ks(keys::exists)),
+    c("type", 2, READONLY | FAST, K1, R_KS, "generic", "1.0.0", "Determines the type of value stored at a key.", "O(1)", ks(keys::type_)),
+    c("keys", 2, READONLY, NOKEY, &["keyspace", "read", "slow", "dangerous"], "generic", "1.0.0", "Returns all key names that match a pattern.", "O(N) with N being the number of keys in the database.", ks(keys::keys)),
+    c("scan", -2, READONLY, NOKEY, &["keyspace", "read", "slow"], "generic", "2.8.0", "Iterates over the key names in the database.", "O(1) for every call. O(N) for a complete iteration.", ks(keys::scan)),
+    c("randomkey", 1, READONLY, NOKEY, &["keyspace", "read", "slow"], "generic", "1.0.0", "Returns a random key name from the database.", "O(1)", ks(keys::randomkey)),
+    c("rename", 3, WRITE, K12, &["keyspace", "write", "slow"], "generic", "1.0.0", "Renames a key and overwrites the destination.", "O(1)", ks(keys::rename)),
+    c("renamenx", 3, WRITE | FAST, K12, W_KS, "generic", "1.0.0", "Renames a key only when the target key name doesn't exist.", "O(1)", ks(keys::renamenx)),
+    c("expire", -3, WRITE | FAST, K1, W_KS, "generic", "1.0.0", "Sets the expiration time of a key in seconds.", "O(1)", ks(expire::expire)),
+    c("pexpire", -3, WRITE | FAST, K1, W_KS, "generic", "2.6.0", "Sets the expiration time of a key in milliseconds.", "O(1)", ks(expire::pexpire)),
+    c("expireat", -3, WRITE | FAST, K1, W_KS, "generic", "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", "O(1)", ks(expire::expireat)),
+    c("pexpireat", -3, WRITE | FAST, K1, W_KS, "generic", "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", "O(1)", ks(expire::pexpireat)),
+    c("ttl", 2, READONLY | FAST, K1, R_KS, "generic", "1.0.0", "Returns the expiration time in seconds of a key.", "O(1)", ks(expire::ttl)),
+    c("pttl", 2, READONLY | FAST, K1, R_KS, "generic", "2.6.0", "Returns the expiration time in milliseconds of a key.", "O(1)", ks(expire::pttl)),
+    c("expiretime", 2, READONLY | FAST, K1, R_KS, "generic", "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", "O(1)", ks(expire::expiretime)),
+    c("pexpiretime", 2, READONLY | FAST, K1, R_KS, "generic", "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", "O(1)", ks(expire::pexpiretime)),
+    c("persist", 2, WRITE | FAST, K1, W_KS, "generic", "2.2.0", "Removes the expiration time of a key.", "O(1)", ks(expire::persist)),
+    c("dbsize", 1, READONLY | FAST, NOKEY, &["keyspace", "read", "fast"], "server", "1.0.0", "Returns the number of keys in the database.", "O(1)", ks(keys::dbsize)),
+    c("flushdb", -1, WRITE, NOKEY, &["keyspace", "write", "slow", "dangerous"], "server", "1.0.0", "Removes all keys from the current database.", "O(N) where N is the number of keys in the selected database", ks(keys::flushdb)),
+    c("flushall", -1, WRITE, NOKEY, &["keyspace", "write", "slow", "dangerous"], "server", "1.0.0", "Removes all keys from all databases.", "O(N) where N is the total number of keys in all databases", ks(keys::flushall)),
+    c("select", 2, LOADING | STALE | FAST, NOKEY, &["fast", "connection"], "connection", "1.0.0", "Changes the selected database.", "O(1)", ks(keys::select)),
+    c("swapdb", 3, WRITE | FAST, NOKEY, &["keyspace", "write", "fast", "dangerous"], "server", "4.0.0", "Swaps two Redis databases.", "O(N) where N is the count of clients watching or blocking on keys from both databases.", ks(keys::swapdb)),
+    c("move", 3, WRITE | FAST, K1, W_KS, "generic", "1.0.0", "Moves a key to another database.", "O(1)", ks(keys::move_)),
+    c("copy", -3, WRITE | DENYOOM, K12, &["keyspace", "write", "slow"], "generic", "6.2.0", "Copies the value of a key to a new key.", "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.", ks(keys::copy)),
+    c("object", -2, 0, NOKEY, &["slow"], "generic", "2.2.3", "A container for object introspection commands.", "Depends on subcommand.", Exec::Container(OBJECT_SUBCOMMANDS)),
+    // Connection.
+    c("ping", -1, FAST, NOKEY, CONN, "connection", "1.0.0", "Returns the server's liveliness response.", "O(1)", Exec::Server(generic::ping)),
+    c("echo", 2, FAST, NOKEY, CONN, "connection", "1.0.0", "Returns the given string.", "O(1)", Exec::Server(generic::echo)),
+    c("quit", -1, ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, NOKEY, CONN, "connection", "1.0.0", "Closes the connection.", "O(1)", Exec::Server(generic::quit)),
+    c("hello", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NOKEY, CONN, "connection", "6.0.0", "Handshakes with the Redis server.", "O(1)", Exec::Server(generic::hello)),
+    c("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NOKEY, CONN, "connection", "1.0.0", "Authenticates the connection.", "O(N) where N is the number of passwords defined for the user", Exec::Server(generic::auth)),
+    // Server.
+    c("time", 1, LOADING | STALE | FAST, NOKEY, &["fast"], "server", "2.6.0", "Returns the server time.", "O(1)", Exec::Server(generic::time)),
+    c("info", -1, LOADING | STALE, NOKEY, &["slow", "dangerous"], "server", "1.0.0", "Returns information and statistics about the server.", "O(1)", Exec::Server(crate::info::info_command)),
+    c("lastsave", 1, LOADING | STALE | FAST, NOKEY, &["fast", "dangerous"], "server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", "O(1)", Exec::Server(generic::lastsave)),
+    c("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, NOKEY, &["admin", "slow", "dangerous"], "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", Exec::Server(generic::shutdown)),
+    c("command", -1, LOADING | STALE, NOKEY, &["slow", "connection"], "server", "2.8.13", "Returns detailed information about all commands.", "O(N) where N is the total number of Redis commands", Exec::Container(super::introspect::COMMAND_SUBCOMMANDS)),
+    c("config", -2, 0, NOKEY, &["slow"], "server", "2.0.0", "A container for server configuration commands.", "Depends on subcommand.", Exec::Container(super::config_cmd::CONFIG_SUBCOMMANDS)),
+    c("client", -2, 0, NOKEY, &["slow"], "connection", "2.4.0", "A container for client connection commands.", "Depends on subcommand.", Exec::Container(super::client_cmd::CLIENT_SUBCOMMANDS)),
+    c("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, NOKEY, &["admin", "slow", "dangerous"], "server", "1.0.0", "A container for debugging commands.", "Depends on subcommand.", Exec::Server(super::debug::debug)),
+];
+
+/// A server subcommand entry with the flags Redis gives informational
+/// subcommands (`loading`, `stale`).
+pub const fn c_sub(
+    name: &'static str,
+    arity: i32,
+    summary: &'static str,
+    complexity: &'static str,
+    h: super::ServerHandler,
+) -> CommandSpec {
+    c(
+        name,
+        arity,
+        LOADING | STALE,
+        NOKEY,
+        &["slow", "connection"],
+        "server",
+        "2.8.13",
+        summary,
+        complexity,
+        Exec::Server(h),
+    )
+}
+
+/// A server subcommand entry with explicit flags and group.
+#[allow(clippy::too_many_arguments)]
+pub const fn c_srv(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    acl: &'static [&'static str],
+    group: &'static str,
+    since: &'static str,
+    summary: &'static str,
+    h: super::ServerHandler,
+) -> CommandSpec {
+    c(
+        name,
+        arity,
+        flags,
+        NOKEY,
+        acl,
+        group,
+        since,
+        summary,
+        "O(1)",
+        Exec::Server(h),
+    )
+}

@@ -1,0 +1,145 @@
+//! One client connection: read what is available, run every complete
+//! request in order under a single borrow of the server, write all replies
+//! in one batch.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use bytes::{Bytes, BytesMut};
+use resp_codec::{Frame, RequestDecoder};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::commands::dispatch;
+use crate::server::{unix_ms, Server};
+use crate::session::Session;
+
+/// Read buffer size, as Redis's `PROTO_IOBUF_LEN`.
+const READ_CHUNK: usize = 16 * 1024;
+/// Output buffers larger than this are released after being written, so one
+/// large reply does not pin memory for the life of the connection.
+const KEEP_OUTPUT: usize = 64 * 1024;
+
+/// Serves one client until it quits, is killed, or breaks the protocol.
+pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
+    let (Ok(addr), Ok(laddr)) = (stream.peer_addr(), stream.local_addr()) else {
+        return;
+    };
+    let _ = stream.set_nodelay(true);
+    let accepted = {
+        let mut s = server.borrow_mut();
+        let maxclients = usize::try_from(s.config.int("maxclients")).unwrap_or(usize::MAX);
+        if s.clients.len() >= maxclients {
+            s.stats.rejected_connections += 1;
+            None
+        } else {
+            let handle = s.register_client(addr, laddr);
+            let mut decoder = RequestDecoder::new(s.limits);
+            let authed = !s.auth_required();
+            decoder.set_authenticated(authed);
+            tracing::debug!("Accepted {addr}");
+            Some((handle.clone(), decoder, Session::new(handle, authed)))
+        }
+    };
+    let Some((handle, mut decoder, mut sess)) = accepted else {
+        let _ = stream
+            .write_all(b"-ERR max number of clients reached\r\n")
+            .await;
+        return;
+    };
+    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut wbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut args: Vec<Bytes> = Vec::with_capacity(8);
+    'conn: loop {
+        if rbuf.capacity() - rbuf.len() < READ_CHUNK / 2 {
+            let hint = decoder.pending_bulk_hint().unwrap_or(0).min(1 << 20);
+            rbuf.reserve(READ_CHUNK.max(hint));
+        }
+        let n = tokio::select! {
+            biased;
+            r = stream.read_buf(&mut rbuf) => match r {
+                Ok(0) | Err(_) => break 'conn,
+                Ok(n) => n,
+            },
+            _ = handle.wake.notified() => 0,
+        };
+        if handle.killed.get() {
+            break;
+        }
+        let mut close = false;
+        {
+            let mut s = server.borrow_mut();
+            let s = &mut *s;
+            s.stats.net_input_bytes += n as u64;
+            s.stats.total_reads += 1;
+            let now = unix_ms();
+            handle.last_interaction_ms.set(now);
+            loop {
+                match decoder.decode(&mut rbuf, &mut args) {
+                    Ok(Some(_)) => {
+                        if args.is_empty() {
+                            continue;
+                        }
+                        let was_authed = sess.authenticated;
+                        let reply = dispatch(s, &mut sess, &args, now);
+                        if let Frame::Error(msg) = &reply {
+                            s.stats.count_error(msg);
+                        }
+                        if sess.skip_reply {
+                            sess.skip_reply = false;
+                        } else {
+                            reply.encode(sess.proto, &mut wbuf);
+                        }
+                        if sess.authenticated != was_authed {
+                            decoder.set_authenticated(sess.authenticated);
+                        }
+                        if sess.close_after_reply {
+                            close = true;
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::debug!(
+                            "Protocol error ({e}) from client: id={} addr={addr}",
+                            handle.id
+                        );
+                        s.stats.count_error(b"ERR");
+                        e.encode_reply(&mut wbuf);
+                        close = true;
+                        break;
+                    }
+                }
+            }
+            args.clear();
+            let limit =
+                usize::try_from(s.config.int("client-query-buffer-limit")).unwrap_or(usize::MAX);
+            if rbuf.len() > limit {
+                tracing::warn!("Closing client that reached max query buffer length: id={} addr={addr} qbuf={}", handle.id, rbuf.len());
+                close = true;
+            }
+            handle.qbuf.set(rbuf.len());
+            handle.obuf.set(wbuf.len());
+            if !wbuf.is_empty() {
+                s.stats.net_output_bytes += wbuf.len() as u64;
+                s.stats.total_writes += 1;
+            }
+        }
+        if !wbuf.is_empty() {
+            if stream.write_all(&wbuf).await.is_err() {
+                break;
+            }
+            if wbuf.capacity() > KEEP_OUTPUT {
+                wbuf = BytesMut::with_capacity(READ_CHUNK);
+            } else {
+                wbuf.clear();
+            }
+            handle.obuf.set(0);
+        }
+        if close {
+            break;
+        }
+    }
+    let _ = stream.shutdown().await;
+    server.borrow_mut().unregister_client(handle.id);
+}

@@ -1,0 +1,29 @@
+//! `replikv-server`: a Redis-compatible server, started the way
+//! `redis-server` is: `replikv-server [config-file] [--directive value ...]`.
+
+mod alloc;
+mod commands;
+mod config;
+mod conn;
+mod daemon;
+mod digest;
+mod info;
+mod logging;
+mod repl_feed;
+mod server;
+mod session;
+mod startup;
+
+/// The Redis version whose behaviour replikv reproduces; reported as
+/// `redis_version` because tools (Sentinel, clients) gate features on it.
+pub const VERSION: &str = "7.0.15";
+/// replikv's own version.
+pub const REPLIKV_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[global_allocator]
+static GLOBAL: alloc::CountingAlloc = alloc::CountingAlloc;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    std::process::exit(startup::run(args));
+}

@@ -1,0 +1,299 @@
+//! The state of a running server, owned by the one event-loop thread.
+
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use keyspace::{Call, Keyspace, KeyspaceConfig, Propagate};
+use resp_codec::DecoderLimits;
+
+use crate::commands::CommandTable;
+use crate::config::Config;
+use crate::repl_feed::ReplFeed;
+use crate::session::ClientHandle;
+
+/// How the server should stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShutdownRequest {
+    /// Save a snapshot first.
+    pub save: bool,
+}
+
+/// Counters for INFO stats, commandstats and errorstats.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Connections accepted.
+    pub total_connections_received: u64,
+    /// Commands run.
+    pub total_commands_processed: u64,
+    /// Connections refused (maxclients).
+    pub rejected_connections: u64,
+    /// Bytes read from clients.
+    pub net_input_bytes: u64,
+    /// Bytes written to clients.
+    pub net_output_bytes: u64,
+    /// Socket reads that returned data.
+    pub total_reads: u64,
+    /// Socket writes.
+    pub total_writes: u64,
+    /// Calls per command name.
+    pub calls: HashMap<&'static str, u64>,
+    /// Error replies per error code.
+    pub errors: BTreeMap<String, u64>,
+    /// Total error replies.
+    pub total_error_replies: u64,
+    /// Recent (time ms, commands processed) samples for ops/sec.
+    pub ops_samples: Vec<(i64, u64)>,
+    /// Recent (time ms, input bytes, output bytes) samples for kbps.
+    pub net_samples: Vec<(i64, u64, u64)>,
+}
+
+impl Stats {
+    /// Counts one call of `name`.
+    pub fn count_command(&mut self, name: &'static str) {
+        self.total_commands_processed += 1;
+        *self.calls.entry(name).or_insert(0) += 1;
+    }
+
+    /// Counts an error reply by its code (the first word).
+    pub fn count_error(&mut self, msg: &[u8]) {
+        self.total_error_replies += 1;
+        let code = msg.split(|b| *b == b' ').next().unwrap_or(b"ERR");
+        let code = String::from_utf8_lossy(code).into_owned();
+        if self.errors.len() < 128 || self.errors.contains_key(&code) {
+            *self.errors.entry(code).or_insert(0) += 1;
+        }
+    }
+
+    /// Records a sample for the instantaneous rates (called by the cron).
+    pub fn sample(&mut self, now_ms: i64) {
+        self.ops_samples
+            .push((now_ms, self.total_commands_processed));
+        self.net_samples
+            .push((now_ms, self.net_input_bytes, self.net_output_bytes));
+        const KEEP: usize = 16;
+        if self.ops_samples.len() > KEEP {
+            self.ops_samples.remove(0);
+        }
+        if self.net_samples.len() > KEEP {
+            self.net_samples.remove(0);
+        }
+    }
+
+    /// Commands per second over the recent samples.
+    pub fn instantaneous_ops(&self) -> u64 {
+        match (self.ops_samples.first(), self.ops_samples.last()) {
+            (Some(a), Some(b)) if b.0 > a.0 => (b.1 - a.1) * 1000 / (b.0 - a.0) as u64,
+            _ => 0,
+        }
+    }
+
+    /// Input and output kilobytes per second over the recent samples.
+    pub fn instantaneous_kbps(&self) -> (f64, f64) {
+        match (self.net_samples.first(), self.net_samples.last()) {
+            (Some(a), Some(b)) if b.0 > a.0 => {
+                let secs = (b.0 - a.0) as f64 / 1000.0;
+                (
+                    (b.1 - a.1) as f64 / 1024.0 / secs,
+                    (b.2 - a.2) as f64 / 1024.0 / secs,
+                )
+            }
+            _ => (0.0, 0.0),
+        }
+    }
+}
+
+/// Everything the event loop owns.
+#[derive(Debug)]
+pub struct Server {
+    /// Configuration.
+    pub config: Config,
+    /// The data.
+    pub ks: Keyspace,
+    /// Statistics.
+    pub stats: Stats,
+    /// The command table index.
+    pub commands: CommandTable,
+    /// Connected clients by id.
+    pub clients: BTreeMap<u64, Rc<ClientHandle>>,
+    /// Next client id.
+    pub next_client_id: u64,
+    /// Random 40-character id of this process run.
+    pub run_id: String,
+    /// When the server started.
+    pub started: Instant,
+    /// The replication stream.
+    pub repl: ReplFeed,
+    /// The port actually listened on.
+    pub port: u16,
+    /// Set when a shutdown was requested.
+    pub shutdown: Option<ShutdownRequest>,
+    /// Unix seconds of the last successful save (start time if none).
+    pub lastsave: i64,
+    /// Path of the executable.
+    pub executable: String,
+    /// Cached `requirepass` (None when empty).
+    requirepass: Option<Bytes>,
+    /// Cached request decoder limits.
+    pub limits: DecoderLimits,
+    /// Whether the cron expires keys actively (DEBUG SET-ACTIVE-EXPIRE).
+    pub active_expire: bool,
+    /// Wakes the main loop (shutdown requests).
+    pub wake_main: Rc<tokio::sync::Notify>,
+}
+
+/// Current Unix time in milliseconds.
+pub fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// 20 random bytes from the operating system's generator.
+pub fn random_bytes() -> [u8; 20] {
+    use rand::RngCore;
+    let mut b = [0u8; 20];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    b
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl Server {
+    /// A server with the given configuration and an empty data set.
+    pub fn new(config: Config) -> Self {
+        let ks = Keyspace::new(
+            KeyspaceConfig {
+                databases: usize::try_from(config.int("databases")).unwrap_or(16),
+                max_string_len: u64::try_from(config.int("proto-max-bulk-len")).unwrap_or(u64::MAX),
+            },
+            u64::from_le_bytes([1, 2, 3, 4, 5, 6, 7, 8]) ^ unix_ms() as u64,
+        );
+        let mut s = Server {
+            ks,
+            stats: Stats::default(),
+            commands: CommandTable::default(),
+            clients: BTreeMap::new(),
+            next_client_id: 1,
+            run_id: hex(&random_bytes()),
+            started: Instant::now(),
+            repl: ReplFeed::new(random_bytes()),
+            port: u16::try_from(config.int("port")).unwrap_or(6379),
+            shutdown: None,
+            lastsave: unix_ms() / 1000,
+            executable: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            requirepass: None,
+            limits: DecoderLimits::default(),
+            active_expire: true,
+            wake_main: Rc::new(tokio::sync::Notify::new()),
+            config,
+        };
+        s.config_changed();
+        s
+    }
+
+    /// Refreshes values cached from the configuration.
+    pub fn config_changed(&mut self) {
+        let pass = self.config.str("requirepass");
+        self.requirepass = (!pass.is_empty()).then(|| Bytes::from(pass));
+        let max_bulk = u64::try_from(self.config.int("proto-max-bulk-len")).unwrap_or(u64::MAX);
+        self.limits.max_bulk_len = max_bulk;
+        self.ks.set_max_string_len(max_bulk);
+        if let Some(level) = crate::logging::LogLevel::parse(&self.config.str("loglevel")) {
+            crate::logging::set_level(level);
+        }
+    }
+
+    /// Whether clients must authenticate.
+    pub fn auth_required(&self) -> bool {
+        self.requirepass.is_some()
+    }
+
+    /// Checks a password in constant time with respect to its content.
+    pub fn check_password(&self, given: &[u8]) -> bool {
+        match &self.requirepass {
+            None => false,
+            Some(p) => constant_time_eq(p, given),
+        }
+    }
+
+    /// Registers a new client and returns its handle.
+    pub fn register_client(
+        &mut self,
+        addr: std::net::SocketAddr,
+        laddr: std::net::SocketAddr,
+    ) -> Rc<ClientHandle> {
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        self.stats.total_connections_received += 1;
+        let h = Rc::new(ClientHandle::new(id, addr, laddr, unix_ms()));
+        self.clients.insert(id, h.clone());
+        h
+    }
+
+    /// Forgets a client.
+    pub fn unregister_client(&mut self, id: u64) {
+        self.clients.remove(&id);
+    }
+
+    /// Sends the effects of a finished call (and any keys that expired
+    /// meanwhile) down the replication stream.
+    pub fn propagate(&mut self, db: usize, call: &Call<'_>) {
+        if self.ks.has_expired() {
+            let expired = self.ks.take_expired();
+            if self.repl.active() {
+                for (edb, key) in expired {
+                    let del = [Bytes::from_static(b"DEL"), key];
+                    self.repl.feed(edb, [&del[..]]);
+                }
+            }
+        }
+        match &call.propagate {
+            Propagate::Nothing => {}
+            Propagate::Verbatim => self.repl.feed(db, [call.args]),
+            Propagate::Rewritten(cmds) => self.repl.feed(db, cmds.iter().map(|c| &c[..])),
+        }
+    }
+
+    /// Asks the main loop to shut the server down.
+    pub fn request_shutdown(&mut self, req: ShutdownRequest) {
+        self.shutdown = Some(req);
+        self.wake_main.notify_one();
+    }
+
+    /// Seconds since start.
+    pub fn uptime_secs(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+}
+
+/// Compares two byte strings without an early exit on the first difference.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = (a.len() ^ b.len()) as u8 | u8::from(a.len() != b.len());
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= x ^ y;
+    }
+    diff == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn password_comparison() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret1"));
+        assert!(!constant_time_eq(b"", b"x"));
+        assert!(constant_time_eq(b"", b""));
+    }
+}

@@ -1,0 +1,119 @@
+//! Per-connection state: the private part a connection task owns, and the
+//! shared handle the server's client registry keeps for CLIENT LIST/KILL.
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+use std::rc::Rc;
+
+use resp_codec::Protocol;
+use tokio::sync::Notify;
+
+/// What CLIENT LIST and CLIENT KILL see of a connection. Fields are cells
+/// because the connection updates them while other clients read them, all
+/// on the one server thread.
+#[derive(Debug)]
+pub struct ClientHandle {
+    /// Unique, increasing client id.
+    pub id: u64,
+    /// Peer address.
+    pub addr: SocketAddr,
+    /// Local address the client connected to.
+    pub laddr: SocketAddr,
+    /// Creation time, Unix milliseconds.
+    pub created_ms: i64,
+    /// Name set by CLIENT SETNAME.
+    pub name: RefCell<Option<String>>,
+    /// Selected database.
+    pub db: Cell<usize>,
+    /// Last interaction, Unix milliseconds.
+    pub last_interaction_ms: Cell<i64>,
+    /// Name of the last command run.
+    pub last_cmd: Cell<&'static str>,
+    /// Protocol version in use.
+    pub resp: Cell<u8>,
+    /// Bytes waiting in the query buffer.
+    pub qbuf: Cell<usize>,
+    /// Bytes waiting in the output buffer.
+    pub obuf: Cell<usize>,
+    /// Set by CLIENT KILL; the connection closes when it sees it.
+    pub killed: Cell<bool>,
+    /// Wakes the connection task when killed.
+    pub wake: Notify,
+}
+
+impl ClientHandle {
+    /// A handle for a new connection.
+    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr, now_ms: i64) -> Self {
+        ClientHandle {
+            id,
+            addr,
+            laddr,
+            created_ms: now_ms,
+            name: RefCell::new(None),
+            db: Cell::new(0),
+            last_interaction_ms: Cell::new(now_ms),
+            last_cmd: Cell::new("NULL"),
+            resp: Cell::new(2),
+            qbuf: Cell::new(0),
+            obuf: Cell::new(0),
+            killed: Cell::new(false),
+            wake: Notify::new(),
+        }
+    }
+
+    /// Asks the connection to close.
+    pub fn kill(&self) {
+        self.killed.set(true);
+        self.wake.notify_one();
+    }
+
+    /// One CLIENT LIST line (without the trailing newline).
+    pub fn describe(&self, now_ms: i64) -> String {
+        let name = self.name.borrow().clone().unwrap_or_default();
+        format!(
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            name,
+            (now_ms - self.created_ms).max(0) / 1000,
+            (now_ms - self.last_interaction_ms.get()).max(0) / 1000,
+            self.db.get(),
+            self.qbuf.get(),
+            self.obuf.get(),
+            self.last_cmd.get(),
+            self.resp.get(),
+        )
+    }
+}
+
+/// The private state of one connection.
+#[derive(Debug)]
+pub struct Session {
+    /// The shared handle.
+    pub handle: Rc<ClientHandle>,
+    /// Reply protocol (HELLO switches it).
+    pub proto: Protocol,
+    /// Whether AUTH succeeded (or no password is set).
+    pub authenticated: bool,
+    /// Selected database.
+    pub db: usize,
+    /// Close the connection once the pending replies are written.
+    pub close_after_reply: bool,
+    /// Send no reply for the current command (a successful SHUTDOWN).
+    pub skip_reply: bool,
+}
+
+impl Session {
+    /// A new session; `authenticated` when the server has no password.
+    pub fn new(handle: Rc<ClientHandle>, authenticated: bool) -> Self {
+        Session {
+            handle,
+            proto: Protocol::Resp2,
+            authenticated,
+            db: 0,
+            close_after_reply: false,
+            skip_reply: false,
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! Start-up and shutdown: command line, configuration, daemon mode, logging,
+//! listeners, the periodic cron, signals.
+
+use std::cell::RefCell;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpSocket};
+
+use crate::config::{options_to_text, Config};
+use crate::daemon::{self, Ready};
+use crate::logging::{self, LogLevel};
+use crate::server::{unix_ms, Server};
+
+fn usage() -> String {
+    "Usage: ./replikv-server [/path/to/redis.conf] [options] [-]\n       ./replikv-server - (read config from stdin)\n       ./replikv-server -v or --version\n       ./replikv-server -h or --help\n\nExamples:\n       ./replikv-server (run the server with default conf)\n       ./replikv-server /etc/redis/6379.conf\n       ./replikv-server --port 7777\n       ./replikv-server --port 7777 --replicaof 127.0.0.1 8888\n       ./replikv-server /etc/myredis.conf --loglevel verbose -\n".to_string()
+}
+
+/// Runs the server; returns the process exit code.
+pub fn run(args: Vec<String>) -> i32 {
+    if let Some(first) = args.first() {
+        match first.as_str() {
+            "-v" | "--version" => {
+                println!(
+                    "replikv server v={} redis-compat={} bits=64",
+                    crate::REPLIKV_VERSION,
+                    crate::VERSION
+                );
+                return 0;
+            }
+            "-h" | "--help" => {
+                println!("{}", usage());
+                return 0;
+            }
+            _ => {}
+        }
+    }
+    let (file, opts): (Option<PathBuf>, &[String]) = match args.split_first() {
+        Some((f, rest)) if !f.starts_with("--") && f != "-" => (Some(PathBuf::from(f)), rest),
+        _ => (None, &args[..]),
+    };
+    let mut opts: Vec<String> = opts.to_vec();
+    let mut stdin_text = String::new();
+    if opts.last().map(String::as_str) == Some("-") {
+        opts.pop();
+        use std::io::Read;
+        let _ = std::io::stdin().read_to_string(&mut stdin_text);
+    }
+    let mut text = options_to_text(&opts);
+    if !stdin_text.is_empty() {
+        text = format!("{stdin_text}\n{text}");
+    }
+    let config = match Config::load(file.as_deref(), &text) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    let mut ready = if config.bool("daemonize") {
+        match daemon::daemonize() {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("Can't daemonize: {e}");
+                return 1;
+            }
+        }
+    } else {
+        Ready::foreground()
+    };
+    let code = match start(config, file.as_deref(), &mut ready) {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::warn!("{e:#}");
+            eprintln!("{e:#}");
+            1
+        }
+    };
+    ready.notify(code == 0);
+    code
+}
+
+fn start(config: Config, file: Option<&Path>, ready: &mut Ready) -> anyhow::Result<()> {
+    let level = LogLevel::parse(&config.str("loglevel")).unwrap_or(LogLevel::Notice);
+    let logfile = config.str("logfile");
+    logging::init(level, &logfile)?;
+    tracing::info!("oO0OoO0OoO0Oo replikv is starting oO0OoO0OoO0Oo");
+    tracing::info!(
+        "replikv version={}, redis-compat={}, bits=64, pid={}, just started",
+        crate::REPLIKV_VERSION,
+        crate::VERSION,
+        std::process::id()
+    );
+    match file {
+        Some(_) => tracing::info!("Configuration loaded"),
+        None => tracing::warn!("Warning: no config file specified, using the default config. In order to specify a config file use replikv-server /path/to/redis.conf"),
+    }
+    let dir = config.str("dir");
+    if !dir.is_empty() {
+        std::env::set_current_dir(&dir)
+            .map_err(|e| anyhow::anyhow!("Can't chdir to '{dir}': {e}"))?;
+    }
+    for name in &config.unacted {
+        tracing::info!(
+            "Directive '{name}' is accepted for compatibility; replikv does not act on it yet"
+        );
+    }
+    let pidfile = {
+        let p = config.str("pidfile");
+        if p.is_empty() && config.bool("daemonize") {
+            "/var/run/replikv.pid".to_string()
+        } else {
+            p
+        }
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let local = tokio::task::LocalSet::new();
+    let result = local.block_on(&rt, async move {
+        let server = Rc::new(RefCell::new(Server::new(config)));
+        let listeners = bind_all(&server.borrow().config)?;
+        let port = listeners
+            .first()
+            .and_then(|l| l.local_addr().ok())
+            .map_or(0, |a| a.port());
+        server.borrow_mut().port = port;
+        tracing::info!("Running mode=standalone, port={port}.");
+        if !pidfile.is_empty() {
+            if let Err(e) = std::fs::write(&pidfile, format!("{}\n", std::process::id())) {
+                tracing::warn!("Failed to write PID file: {e}");
+            }
+        }
+        tracing::info!("Server initialized");
+        for l in listeners {
+            tokio::task::spawn_local(accept_loop(server.clone(), l));
+        }
+        tokio::task::spawn_local(cron(server.clone()));
+        tracing::info!("Ready to accept connections");
+        ready.notify(true);
+        wait_for_shutdown(&server).await;
+        let s = server.borrow();
+        if s.shutdown.is_some_and(|r| r.save) {
+            tracing::warn!(
+                "Snapshots are not implemented yet: shutting down without saving the data set"
+            );
+        }
+        if !pidfile.is_empty() {
+            tracing::info!("Removing the pid file.");
+            let _ = std::fs::remove_file(&pidfile);
+        }
+        tracing::info!("replikv is now ready to exit, bye bye...");
+        Ok::<(), anyhow::Error>(())
+    });
+    rt.shutdown_timeout(Duration::from_millis(100));
+    result
+}
+
+/// Opens a listener for every `bind` address; a leading `-` marks an
+/// address that may be unavailable, as in Redis.
+fn bind_all(config: &Config) -> anyhow::Result<Vec<TcpListener>> {
+    let port = u16::try_from(config.int("port")).unwrap_or(6379);
+    let addrs = config.str("bind");
+    let mut out = Vec::new();
+    for raw in addrs.split_whitespace() {
+        let (optional, addr) = match raw.strip_prefix('-') {
+            Some(a) => (true, a),
+            None => (false, raw),
+        };
+        let ip: IpAddr = match addr {
+            "*" => IpAddr::from([0, 0, 0, 0]),
+            "::*" => IpAddr::from([0u16; 8]),
+            a => match a.parse() {
+                Ok(ip) => ip,
+                Err(_) if optional => continue,
+                Err(e) => anyhow::bail!("Invalid bind address '{a}': {e}"),
+            },
+        };
+        match listen(SocketAddr::new(ip, port)) {
+            Ok(l) => out.push(l),
+            Err(e) if optional => {
+                tracing::debug!("Skipping optional bind address {raw}: {e}");
+            }
+            Err(e) => {
+                anyhow::bail!(
+                    "Warning: Could not create server TCP listening socket {addr}:{port}: {e}"
+                )
+            }
+        }
+    }
+    if out.is_empty() {
+        anyhow::bail!("Failed listening on port {port} (tcp), aborting.");
+    }
+    Ok(out)
+}
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let sock = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    sock.set_reuseaddr(true)?;
+    sock.bind(addr)?;
+    sock.listen(511)
+}
+
+const DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+async fn accept_loop(server: Rc<RefCell<Server>>, listener: TcpListener) {
+    loop {
+        let (mut stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("Accepting client connection: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let protected = {
+            let s = server.borrow();
+            s.config.bool("protected-mode")
+                && !s.auth_required()
+                && s.config.str("bind") == "* -::*"
+                && !peer.ip().is_loopback()
+        };
+        if protected {
+            use tokio::io::AsyncWriteExt;
+            let _ = stream.write_all(DENIED).await;
+            continue;
+        }
+        tokio::task::spawn_local(crate::conn::serve(server.clone(), stream));
+    }
+}
+
+/// The periodic tasks Redis runs in `serverCron`.
+async fn cron(server: Rc<RefCell<Server>>) {
+    let mut tick = 0u64;
+    loop {
+        let hz = server.borrow().config.int("hz").clamp(1, 500) as u64;
+        tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
+        tick += 1;
+        let mut s = server.borrow_mut();
+        let now = unix_ms();
+        if s.active_expire {
+            // A bounded amount of work per tick keeps latency flat.
+            s.ks.active_expire(now, 400);
+            let expired = s.ks.take_expired();
+            if s.repl.active() {
+                for (db, key) in expired {
+                    let del = [bytes::Bytes::from_static(b"DEL"), key];
+                    s.repl.feed(db, [&del[..]]);
+                }
+            }
+        }
+        s.stats.sample(now);
+        let timeout = s.config.int("timeout");
+        if timeout > 0 && tick % hz == 0 {
+            for c in s.clients.values() {
+                if now - c.last_interaction_ms.get() > timeout * 1000 {
+                    tracing::debug!("Closing idle client");
+                    c.kill();
+                }
+            }
+        }
+    }
+}
+
+async fn wait_for_shutdown(server: &Rc<RefCell<Server>>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let wake = server.borrow().wake_main.clone();
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut int = signal(SignalKind::interrupt()).ok();
+    loop {
+        tokio::select! {
+            _ = wake.notified() => {
+                if server.borrow().shutdown.is_some() {
+                    tracing::info!("User requested shutdown...");
+                    return;
+                }
+            }
+            _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
+                tracing::warn!("Received SIGTERM scheduling shutdown...");
+                let save = !server.borrow().config.str("save").is_empty();
+                server.borrow_mut().shutdown = Some(crate::server::ShutdownRequest { save });
+                return;
+            }
+            _ = async { match int.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
+                tracing::warn!("Received SIGINT scheduling shutdown...");
+                let save = !server.borrow().config.str("save").is_empty();
+                server.borrow_mut().shutdown = Some(crate::server::ShutdownRequest { save });
+                return;
+            }
+        }
+    }
+}
