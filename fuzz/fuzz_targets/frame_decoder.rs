@@ -61,7 +61,10 @@ fuzz_target!(|data: &[u8]| {
     if input.len() <= DecoderLimits::default().max_inline_len {
         let enc = |v: &[Outcome]| -> Vec<Result<(Vec<u8>, usize), ProtocolError>> {
             v.iter()
-                .map(|o| o.clone().map(|(f, n)| (f.to_bytes(Protocol::Resp3).to_vec(), n)))
+                .map(|o| {
+                    o.clone()
+                        .map(|(f, n)| (f.to_bytes(Protocol::Resp3).to_vec(), n))
+                })
                 .collect()
         };
         assert_eq!(enc(&whole), enc(&split));

@@ -7,6 +7,7 @@
 //!   client to the other.
 
 mod bench_compare;
+mod tidy;
 mod tools;
 
 use anyhow::Result;

@@ -138,10 +138,13 @@ pub fn double(out: &mut BytesMut, value: f64, proto: Protocol) {
         Protocol::Resp2 => match special {
             Some(s) => bulk(out, s),
             None => {
-                // Format first: the bulk header needs the length.
-                let mut text = BytesMut::new();
-                write_g17(value, &mut text);
-                bulk(out, &text);
+                // Format first, on the stack: the bulk header needs the length.
+                // %.17g never exceeds 24 bytes ("-1.2345678901234567e-308").
+                let mut text = [0u8; 32];
+                let mut sink = &mut text[..];
+                write_g17(value, &mut sink);
+                let len = 32 - sink.len();
+                bulk(out, text.get(..len).unwrap_or(&[]));
             }
         },
     }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use bytes::{BufMut, BytesMut};
+use bytes::BufMut;
 
 /// Parses an `i64` with Redis's strict `string2ll` rules: optional `-`, then
 /// digits with no leading zero (except a lone `0`), no `+`, no spaces, and
@@ -62,7 +62,7 @@ const PRECISION: i32 = 17;
 /// Redis 7.0 sends for doubles (e.g. `1.1` -> `1.1000000000000001`,
 /// `1e-5` -> `1.0000000000000001e-05`). Non-finite values are the caller's job
 /// because Redis spells them `inf`/`-inf`/`nan` itself.
-pub(crate) fn write_g17(value: f64, out: &mut BytesMut) {
+pub(crate) fn write_g17(value: f64, out: &mut impl BufMut) {
     // Rust's `{:.16e}` is exact and rounds half to even like glibc, giving the
     // same 17 significant digits; only the layout differs from `%g`.
     let mut sci = StackBuf {
@@ -150,6 +150,7 @@ pub(crate) fn write_g17(value: f64, out: &mut BytesMut) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BytesMut;
 
     #[test]
     fn strict_integers() {

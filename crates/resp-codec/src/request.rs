@@ -318,9 +318,17 @@ impl RequestDecoder {
                     self.remaining -= 1;
                     if self.remaining == 0 {
                         let wire_len = self.pos;
-                        let frozen = buf.split_to(wire_len).freeze();
+                        let mut frozen = buf.split_to(wire_len).freeze();
                         args.reserve(self.spans.len());
-                        args.extend(self.spans.iter().map(|&(s, e)| frozen.slice(s..e)));
+                        // Every slice costs an atomic refcount increment (and
+                        // a decrement on drop); the last argument reuses the
+                        // request's own handle instead of cloning it.
+                        if let Some((&(last_start, last_end), rest)) = self.spans.split_last() {
+                            args.extend(rest.iter().map(|&(s, e)| frozen.slice(s..e)));
+                            frozen.truncate(last_end);
+                            frozen.advance(last_start);
+                            args.push(frozen);
+                        }
                         return Ok(Some(wire_len));
                     }
                     self.stage = Stage::Header;
