@@ -90,6 +90,9 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
                         } else {
                             reply.encode(sess.proto, &mut wbuf);
                         }
+                        for extra in sess.extra_replies.drain(..) {
+                            extra.encode(sess.proto, &mut wbuf);
+                        }
                         if sess.authenticated != was_authed {
                             decoder.set_authenticated(sess.authenticated);
                         }
@@ -118,6 +121,14 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
                 tracing::warn!("Closing client that reached max query buffer length: id={} addr={addr} qbuf={}", handle.id, rbuf.len());
                 close = true;
             }
+            {
+                // Messages published to this client since the last write.
+                let mut pushes = handle.pushes.borrow_mut();
+                if !pushes.is_empty() {
+                    wbuf.extend_from_slice(&pushes);
+                    pushes.clear();
+                }
+            }
             handle.qbuf.set(rbuf.len());
             handle.obuf.set(wbuf.len());
             if !wbuf.is_empty() {
@@ -141,5 +152,8 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
         }
     }
     let _ = stream.shutdown().await;
-    server.borrow_mut().unregister_client(handle.id);
+    let mut s = server.borrow_mut();
+    crate::commands::tx::unwatch_all(&mut s, &mut sess);
+    crate::commands::pubsub::forget_client(&mut s, &handle);
+    s.unregister_client(handle.id);
 }

@@ -1,5 +1,6 @@
 //! The state of a running server, owned by the one event-loop thread.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::time::Instant;
@@ -8,10 +9,14 @@ use bytes::Bytes;
 use keyspace::{Call, Keyspace, KeyspaceConfig, Propagate};
 use resp_codec::DecoderLimits;
 
+use crate::commands::table::CommandSpec;
 use crate::commands::CommandTable;
 use crate::config::Config;
 use crate::repl_feed::ReplFeed;
 use crate::session::ClientHandle;
+
+/// A client watching a key: its id and the flag EXEC checks.
+pub type Watcher = (u64, Rc<Cell<bool>>);
 
 /// How the server should stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +144,15 @@ pub struct Server {
     pub limits: DecoderLimits,
     /// Whether the cron expires keys actively (DEBUG SET-ACTIVE-EXPIRE).
     pub active_expire: bool,
+    /// Subscribers of each channel.
+    pub channels: HashMap<Bytes, Vec<u64>>,
+    /// Subscribers of each pattern.
+    pub patterns: HashMap<Bytes, Vec<u64>>,
+    /// Clients watching each (database, key).
+    pub watchers: HashMap<(usize, Bytes), Vec<Watcher>>,
+    /// Effects of the current request waiting to be written to the
+    /// replication stream: (database, command).
+    pending_ops: Vec<(usize, Vec<Bytes>)>,
     /// Wakes the main loop (shutdown requests).
     pub wake_main: Rc<tokio::sync::Notify>,
 }
@@ -191,6 +205,10 @@ impl Server {
             requirepass: None,
             limits: DecoderLimits::default(),
             active_expire: true,
+            watchers: HashMap::new(),
+            channels: HashMap::new(),
+            patterns: HashMap::new(),
+            pending_ops: Vec::new(),
             wake_main: Rc::new(tokio::sync::Notify::new()),
             config,
         };
@@ -242,22 +260,110 @@ impl Server {
         self.clients.remove(&id);
     }
 
-    /// Sends the effects of a finished call (and any keys that expired
-    /// meanwhile) down the replication stream.
-    pub fn propagate(&mut self, db: usize, call: &Call<'_>) {
+    /// Records what a finished call changed: watched keys are touched, and
+    /// the call's effects (after any keys that expired meanwhile) queue up
+    /// for the replication stream until the request ends.
+    pub fn record(&mut self, db: usize, spec: &CommandSpec, call: &Call<'_>) {
         if self.ks.has_expired() {
-            let expired = self.ks.take_expired();
-            if self.repl.active() {
-                for (edb, key) in expired {
-                    let del = [Bytes::from_static(b"DEL"), key];
-                    self.repl.feed(edb, [&del[..]]);
+            for (edb, key) in self.ks.take_expired() {
+                if !self.watchers.is_empty() {
+                    self.touch(edb, &key);
+                }
+                if self.repl.active() {
+                    self.pending_ops
+                        .push((edb, vec![Bytes::from_static(b"DEL"), key]));
                 }
             }
         }
-        match &call.propagate {
-            Propagate::Nothing => {}
-            Propagate::Verbatim => self.repl.feed(db, [call.args]),
-            Propagate::Rewritten(cmds) => self.repl.feed(db, cmds.iter().map(|c| &c[..])),
+        if call.propagate == Propagate::Nothing {
+            return;
+        }
+        if !self.watchers.is_empty() {
+            self.touch_command(db, spec, call);
+        }
+        if self.repl.active() {
+            match &call.propagate {
+                Propagate::Nothing => {}
+                Propagate::Verbatim => self.pending_ops.push((db, call.args.to_vec())),
+                Propagate::Rewritten(cmds) => self
+                    .pending_ops
+                    .extend(cmds.iter().map(|c| (db, c.clone()))),
+            }
+        }
+    }
+
+    /// Writes the current request's effects to the replication stream; more
+    /// than one command goes out as a MULTI/EXEC block so replicas apply it
+    /// atomically, as Redis 7.0 does.
+    pub fn flush_propagation(&mut self) {
+        if self.pending_ops.is_empty() {
+            return;
+        }
+        let ops = std::mem::take(&mut self.pending_ops);
+        let wrap = ops.len() > 1;
+        if wrap {
+            let db = ops.first().map_or(0, |o| o.0);
+            self.repl.feed(db, [&[Bytes::from_static(b"MULTI")][..]]);
+        }
+        for (db, cmd) in &ops {
+            self.repl.feed(*db, [&cmd[..]]);
+        }
+        if wrap {
+            let db = ops.last().map_or(0, |o| o.0);
+            self.repl.feed(db, [&[Bytes::from_static(b"EXEC")][..]]);
+        }
+    }
+
+    /// Marks every client watching `key` in `db`.
+    pub fn touch(&mut self, db: usize, key: &[u8]) {
+        if let Some(list) = self.watchers.get(&(db, Bytes::copy_from_slice(key))) {
+            for (_, flag) in list {
+                flag.set(true);
+            }
+        }
+    }
+
+    fn touch_db(&mut self, db: Option<usize>) {
+        for ((d, _), list) in &self.watchers {
+            if db.is_none_or(|x| x == *d) {
+                for (_, flag) in list {
+                    flag.set(true);
+                }
+            }
+        }
+    }
+
+    fn touch_command(&mut self, db: usize, spec: &CommandSpec, call: &Call<'_>) {
+        match spec.name {
+            "flushall" => self.touch_db(None),
+            "flushdb" => self.touch_db(Some(db)),
+            "swapdb" => {
+                for i in [1, 2] {
+                    let n = keyspace::numeric::parse_i64(call.arg(i)).unwrap_or(-1);
+                    if let Ok(n) = usize::try_from(n) {
+                        self.touch_db(Some(n));
+                    }
+                }
+            }
+            _ => {
+                for i in spec.key_positions(call.argc()) {
+                    self.touch(db, call.arg(i));
+                }
+                // MOVE and COPY also change the key in their target database.
+                let target = match spec.name {
+                    "move" => Some((1, call.arg(2))),
+                    "copy" => (3..call.argc())
+                        .find(|&i| call.arg(i).eq_ignore_ascii_case(b"DB"))
+                        .map(|i| (2, call.arg(i + 1))),
+                    _ => None,
+                };
+                if let Some((key_pos, db_arg)) = target {
+                    let n = keyspace::numeric::parse_i64(db_arg).unwrap_or(-1);
+                    if let Ok(n) = usize::try_from(n) {
+                        self.touch(n, call.arg(key_pos));
+                    }
+                }
+            }
         }
     }
 

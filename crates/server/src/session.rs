@@ -2,6 +2,8 @@
 //! shared handle the server's client registry keeps for CLIENT LIST/KILL.
 
 use std::cell::{Cell, RefCell};
+
+use bytes::Bytes;
 use std::net::SocketAddr;
 use std::rc::Rc;
 
@@ -37,8 +39,14 @@ pub struct ClientHandle {
     pub obuf: Cell<usize>,
     /// Set by CLIENT KILL; the connection closes when it sees it.
     pub killed: Cell<bool>,
-    /// Wakes the connection task when killed.
+    /// Wakes the connection task (killed, or messages to deliver).
     pub wake: Notify,
+    /// Pub/sub messages waiting to be written to this client.
+    pub pushes: RefCell<bytes::BytesMut>,
+    /// Channels this client is subscribed to.
+    pub channels: RefCell<std::collections::BTreeSet<Bytes>>,
+    /// Patterns this client is subscribed to.
+    pub patterns: RefCell<std::collections::BTreeSet<Bytes>>,
 }
 
 impl ClientHandle {
@@ -58,7 +66,15 @@ impl ClientHandle {
             obuf: Cell::new(0),
             killed: Cell::new(false),
             wake: Notify::new(),
+            pushes: RefCell::new(bytes::BytesMut::new()),
+            channels: RefCell::new(Default::default()),
+            patterns: RefCell::new(Default::default()),
         }
+    }
+
+    /// Number of channel and pattern subscriptions.
+    pub fn subscription_count(&self) -> usize {
+        self.channels.borrow().len() + self.patterns.borrow().len()
     }
 
     /// Asks the connection to close.
@@ -71,14 +87,17 @@ impl ClientHandle {
     pub fn describe(&self, now_ms: i64) -> String {
         let name = self.name.borrow().clone().unwrap_or_default();
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi=-1 qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
             name,
             (now_ms - self.created_ms).max(0) / 1000,
             (now_ms - self.last_interaction_ms.get()).max(0) / 1000,
+            if self.subscription_count() > 0 { "P" } else { "N" },
             self.db.get(),
+            self.channels.borrow().len(),
+            self.patterns.borrow().len(),
             self.qbuf.get(),
             self.obuf.get(),
             self.last_cmd.get(),
@@ -102,6 +121,23 @@ pub struct Session {
     pub close_after_reply: bool,
     /// Send no reply for the current command (a successful SHUTDOWN).
     pub skip_reply: bool,
+    /// The open transaction, between MULTI and EXEC/DISCARD.
+    pub multi: Option<Multi>,
+    /// Replies after the main one (SUBSCRIBE confirms each channel).
+    pub extra_replies: Vec<resp_codec::Frame>,
+    /// Keys under WATCH: database, key, and whether it existed then.
+    pub watched: Vec<(usize, Bytes, bool)>,
+    /// Set by the server when a watched key is modified.
+    pub watch_dirty: Rc<Cell<bool>>,
+}
+
+/// A transaction being queued.
+#[derive(Debug, Default)]
+pub struct Multi {
+    /// Queued requests, in order.
+    pub queue: Vec<Vec<Bytes>>,
+    /// A request was refused while queueing: EXEC must abort.
+    pub refused: bool,
 }
 
 impl Session {
@@ -114,6 +150,26 @@ impl Session {
             db: 0,
             close_after_reply: false,
             skip_reply: false,
+            multi: None,
+            extra_replies: Vec::new(),
+            watched: Vec::new(),
+            watch_dirty: Rc::new(Cell::new(false)),
+        }
+    }
+
+    /// Marks the open transaction (if any) as failed to queue.
+    pub fn flag_transaction(&mut self) {
+        if let Some(m) = self.multi.as_mut() {
+            m.refused = true;
+        }
+    }
+
+    /// Queues a request in the open transaction.
+    pub fn queue(&mut self, args: &[Bytes]) {
+        if let Some(m) = self.multi.as_mut() {
+            // Own the bytes: queued requests outlive the read buffer batch.
+            m.queue
+                .push(args.iter().map(|a| Bytes::copy_from_slice(a)).collect());
         }
     }
 }

@@ -12,7 +12,21 @@ use crate::server::{Server, ShutdownRequest};
 use crate::session::Session;
 
 /// PING [message]
-pub fn ping(_s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
+pub fn ping(_s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
+    if sess.proto == Protocol::Resp2 && sess.handle.subscription_count() > 0 {
+        // A subscribed RESP2 client gets a pong array, as pushes share the stream.
+        return match c.argc() {
+            1 | 2 => Frame::Array(vec![
+                Frame::Bulk(Bytes::from_static(b"pong")),
+                Frame::Bulk(if c.argc() == 2 {
+                    c.arg_bytes(1)
+                } else {
+                    Bytes::new()
+                }),
+            ]),
+            _ => reply::wrong_args("ping"),
+        };
+    }
     match c.argc() {
         1 => Frame::Simple(Bytes::from_static(b"PONG")),
         2 => Frame::Bulk(c.arg_bytes(1)),

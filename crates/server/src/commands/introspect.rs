@@ -188,7 +188,7 @@ pub fn list(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
         _ => return reply::syntax(),
     };
     let mut out = Vec::new();
-    for spec in s.commands.all() {
+    for &spec in s.commands.all() {
         let mut names = vec![(spec.name.to_string(), spec)];
         if let Exec::Container(subs) = spec.exec {
             names.extend(

@@ -6,7 +6,9 @@ pub mod config_cmd;
 pub mod debug;
 pub mod generic;
 pub mod introspect;
+pub mod pubsub;
 pub mod table;
+pub mod tx;
 
 use std::collections::HashMap;
 
@@ -50,15 +52,21 @@ const NAME_MAX: usize = 32;
 #[derive(Debug)]
 pub struct CommandTable {
     map: HashMap<&'static [u8], &'static CommandSpec, foldhash::fast::RandomState>,
+    list: Vec<&'static CommandSpec>,
 }
+
+/// The command groups that make up the table.
+const GROUPS: &[&[CommandSpec]] = &[COMMANDS, tx::TX_COMMANDS, pubsub::PUBSUB_COMMANDS];
 
 impl Default for CommandTable {
     fn default() -> Self {
         let mut map = HashMap::default();
-        for c in COMMANDS {
+        let mut list = Vec::new();
+        for c in GROUPS.iter().flat_map(|g| g.iter()) {
             map.insert(c.name.as_bytes(), c);
+            list.push(c);
         }
-        CommandTable { map }
+        CommandTable { map, list }
     }
 }
 
@@ -83,8 +91,8 @@ impl CommandTable {
     }
 
     /// Every top-level command.
-    pub fn all(&self) -> &'static [CommandSpec] {
-        COMMANDS
+    pub fn all(&self) -> &[&'static CommandSpec] {
+        &self.list
     }
 }
 
@@ -142,33 +150,100 @@ pub fn resolve_sub(
     }
 }
 
-/// Checks a command's preconditions in Redis's order and runs it.
+/// Runs one client request: checks, then the command (or queues it inside
+/// MULTI), then sends what it changed down the replication stream.
 pub fn dispatch(server: &mut Server, sess: &mut Session, args: &[Bytes], now_ms: i64) -> Frame {
+    let reply = check_and_run(server, sess, args, now_ms);
+    server.flush_propagation();
+    reply
+}
+
+/// Commands a RESP2 client may send while subscribed.
+const SUBSCRIBED_OK: &[&str] = &[
+    "subscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "sunsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "ping",
+    "quit",
+    "reset",
+];
+
+/// Commands that run immediately even inside MULTI.
+const TX_CONTROL: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
+
+fn check_and_run(server: &mut Server, sess: &mut Session, args: &[Bytes], now_ms: i64) -> Frame {
+    let spec = match resolve(server, sess, args) {
+        Ok(spec) => spec,
+        Err(e) => {
+            // A request refused before running poisons an open transaction.
+            sess.flag_transaction();
+            return e;
+        }
+    };
+    if sess.proto == resp_codec::Protocol::Resp2
+        && sess.handle.subscription_count() > 0
+        && !SUBSCRIBED_OK.contains(&spec.name)
+    {
+        return error_text(&format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            spec.name
+        ));
+    }
+    if sess.multi.is_some() {
+        if spec.has(flag::NO_MULTI) {
+            sess.flag_transaction();
+            return error_text("ERR Command not allowed inside a transaction");
+        }
+        if !TX_CONTROL.contains(&spec.name) {
+            sess.queue(args);
+            return Frame::Simple(Bytes::from_static(b"QUEUED"));
+        }
+    }
+    run(server, sess, spec, args, now_ms)
+}
+
+/// Finds the command (or subcommand) and checks authentication and arity,
+/// in Redis's order.
+fn resolve(server: &Server, sess: &Session, args: &[Bytes]) -> Result<&'static CommandSpec, Frame> {
     let Some(name) = args.first() else {
-        return Frame::Null;
+        return Err(Frame::Null);
     };
     let Some(mut spec) = server.commands.lookup(name) else {
-        return unknown_command(args);
+        return Err(unknown_command(args));
     };
     let mut full_name = None;
     if let Exec::Container(subs) = spec.exec {
         if !(spec.name == "command" && args.len() == 1) {
-            match resolve_sub(spec, subs, args) {
-                Ok((sub, full)) => {
-                    spec = sub;
-                    full_name = Some(full);
-                }
-                Err(e) => return e,
-            }
+            let (sub, full) = resolve_sub(spec, subs, args)?;
+            spec = sub;
+            full_name = Some(full);
         }
     }
     if server.auth_required() && !sess.authenticated && !spec.has(flag::NO_AUTH) {
-        return Frame::Error(Bytes::from_static(b"NOAUTH Authentication required."));
+        return Err(Frame::Error(Bytes::from_static(
+            b"NOAUTH Authentication required.",
+        )));
     }
     if !spec.arity_ok(args.len()) {
         let n = full_name.as_deref().unwrap_or(spec.name);
-        return error_text(&format!("ERR wrong number of arguments for '{n}' command"));
+        return Err(error_text(&format!(
+            "ERR wrong number of arguments for '{n}' command"
+        )));
     }
+    Ok(spec)
+}
+
+/// Runs a checked command and records its effects (used directly by EXEC).
+pub fn run(
+    server: &mut Server,
+    sess: &mut Session,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+    now_ms: i64,
+) -> Frame {
     sess.handle.last_cmd.set(spec.name);
     server.stats.count_command(spec.name);
     let mut call = Call::new(args, sess.db, now_ms);
@@ -177,10 +252,22 @@ pub fn dispatch(server: &mut Server, sess: &mut Session, args: &[Bytes], now_ms:
         Exec::Server(h) => h(server, sess, &mut call),
         Exec::Container(_) => introspect::command_all(server, sess, &mut call),
     };
+    let db = sess.db;
     if call.db != sess.db {
         sess.db = call.db;
         sess.handle.db.set(call.db);
     }
-    server.propagate(sess.db, &call);
+    server.record(db, spec, &call);
     reply
+}
+
+/// Looks up a queued command again at EXEC time.
+pub fn resolve_queued(server: &Server, args: &[Bytes]) -> Option<&'static CommandSpec> {
+    let spec = server.commands.lookup(args.first()?)?;
+    match spec.exec {
+        Exec::Container(subs) if !(spec.name == "command" && args.len() == 1) => {
+            resolve_sub(spec, subs, args).ok().map(|(s, _)| s)
+        }
+        _ => Some(spec),
+    }
 }

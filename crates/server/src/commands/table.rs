@@ -108,6 +108,21 @@ impl CommandSpec {
     pub fn has(&self, f: u32) -> bool {
         self.flags & f != 0
     }
+
+    /// Argument positions holding keys, for a call with `argc` arguments.
+    pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
+        let first = usize::try_from(self.first_key).unwrap_or(0);
+        let last = if self.last_key < 0 {
+            argc as i64 + i64::from(self.last_key)
+        } else {
+            i64::from(self.last_key)
+        };
+        let last = usize::try_from(last)
+            .unwrap_or(0)
+            .min(argc.saturating_sub(1));
+        let step = usize::try_from(self.step).unwrap_or(1).max(1);
+        (first..=last).step_by(step).filter(move |_| first > 0)
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -334,5 +349,28 @@ pub const fn c_srv(
         summary,
         "O(1)",
         Exec::Server(h),
+    )
+}
+
+/// A container command whose subcommands are in `subs`.
+pub const fn c_container(
+    name: &'static str,
+    arity: i32,
+    group: &'static str,
+    since: &'static str,
+    summary: &'static str,
+    subs: &'static [CommandSpec],
+) -> CommandSpec {
+    c(
+        name,
+        arity,
+        0,
+        NOKEY,
+        &["slow"],
+        group,
+        since,
+        summary,
+        "Depends on subcommand.",
+        Exec::Container(subs),
     )
 }

@@ -326,6 +326,7 @@ impl Config {
                 text: line.to_string(),
                 reason,
             };
+            let line = strip_trailing_comment(line);
             let Some(words) = resp_codec::split_args(line.as_bytes()) else {
                 return Err(fail("Unbalanced quotes in configuration line".to_string()));
             };
@@ -420,6 +421,39 @@ impl Config {
     }
 }
 
+/// Drops a `# comment` that follows a directive on the same line (outside
+/// quotes, after whitespace). Redis refuses such lines ("wrong number of
+/// arguments"), and users' notes are full of them, so accepting them only
+/// changes what would otherwise be a start-up failure.
+pub fn strip_trailing_comment(line: &str) -> &str {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut prev_space = false;
+    for (i, ch) in line.char_indices() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if ch == '\\' && q == '"' {
+                    escaped = true;
+                } else if ch == q {
+                    quote = None;
+                }
+            }
+            None => {
+                if ch == '#' && prev_space {
+                    return line[..i].trim_end();
+                }
+                if ch == '"' || ch == '\'' {
+                    quote = Some(ch);
+                }
+            }
+        }
+        prev_space = ch.is_whitespace();
+    }
+    line
+}
+
 fn read_with_includes(path: &Path, depth: usize) -> Result<String, String> {
     if depth > 16 {
         return Err("Too many nested includes".to_string());
@@ -472,6 +506,25 @@ mod tests {
         assert_eq!(c.str("replicaof"), "10.0.0.1 6379");
         assert_eq!(c.str("bind"), "127.0.0.1 ::1");
         c.apply_text("save \"\"").unwrap();
+        assert_eq!(c.str("save"), "");
+    }
+
+    #[test]
+    fn trailing_comments_are_ignored_outside_quotes() {
+        assert_eq!(
+            strip_trailing_comment("requirepass abc   # 密码"),
+            "requirepass abc"
+        );
+        assert_eq!(
+            strip_trailing_comment("requirepass \"a #b\" # c"),
+            "requirepass \"a #b\""
+        );
+        assert_eq!(strip_trailing_comment("requirepass a#b"), "requirepass a#b");
+        assert_eq!(strip_trailing_comment("save \"\"\t\t# off"), "save \"\"");
+        let mut c = Config::default();
+        c.apply_text("requirepass redis:123:456   # pw\nsave \"\"  # off\n")
+            .unwrap();
+        assert_eq!(c.str("requirepass"), "redis:123:456");
         assert_eq!(c.str("save"), "");
     }
 

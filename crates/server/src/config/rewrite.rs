@@ -50,9 +50,10 @@ fn is_default(cfg: &Config, d: &table::Directive) -> bool {
 pub fn rewrite_text(cfg: &Config, old: &str) -> String {
     let mut out: Vec<String> = Vec::new();
     let mut done: HashSet<&'static str> = HashSet::new();
+    let mut has_marker = false;
     for line in old.lines() {
         if line.trim() == MARKER {
-            continue;
+            has_marker = true;
         }
         let words = resp_codec::split_args(line.trim().as_bytes()).unwrap_or_default();
         let name = words
@@ -81,7 +82,9 @@ pub fn rewrite_text(cfg: &Config, old: &str) -> String {
         while out.last().is_some_and(|l| l.trim().is_empty()) {
             out.pop();
         }
-        out.push(MARKER.to_string());
+        if !has_marker {
+            out.push(MARKER.to_string());
+        }
         out.extend(added);
     }
     let mut text = out.join("\n");
