@@ -55,6 +55,7 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
             let hint = decoder.pending_bulk_hint().unwrap_or(0).min(1 << 20);
             rbuf.reserve(READ_CHUNK.max(hint));
         }
+        let room = rbuf.capacity() - rbuf.len();
         let n = tokio::select! {
             biased;
             r = stream.read_buf(&mut rbuf) => match r {
@@ -65,6 +66,14 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
         };
         if handle.killed.get() {
             break;
+        }
+        if n > 0 && n < room {
+            // A short read drained the socket. Clearing the cached readiness
+            // now saves the read that would only return EAGAIN before the
+            // task sleeps; a newer readiness event is not lost by this.
+            let _ = stream.try_io(tokio::io::Interest::READABLE, || {
+                Err::<(), _>(std::io::ErrorKind::WouldBlock.into())
+            });
         }
         let mut close = false;
         {

@@ -43,7 +43,7 @@ pub struct Stats {
     /// Socket writes.
     pub total_writes: u64,
     /// Calls per command name.
-    pub calls: HashMap<&'static str, u64>,
+    pub calls: HashMap<&'static str, u64, foldhash::fast::RandomState>,
     /// Error replies per error code.
     pub errors: BTreeMap<String, u64>,
     /// Total error replies.

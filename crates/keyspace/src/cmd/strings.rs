@@ -60,6 +60,13 @@ pub fn get(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
 
 /// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT ts|PXAT ms-ts|KEEPTTL]
 pub fn set(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    if c.argc() == 3 {
+        // Plain SET: no option can make the old value matter, so skip the
+        // lookup and overwrite in one hash probe.
+        store(ks, c, c.arg(1), StrValue::from_client(c.arg(2)), NO_EXPIRE);
+        c.verbatim();
+        return reply::ok();
+    }
     let o = match options::parse(c, 3, Grammar::Set) {
         Ok(o) => o,
         Err(e) => return e,
