@@ -862,6 +862,18 @@ fn watchdog() -> MutexGuard<'static, Option<ChildStdin>> {
     lock.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Registers a process the test started indirectly (e.g. a server that
+/// daemonized itself) with the watchdog, so that it is SIGKILLed if the test
+/// process dies before cleaning it up.
+pub fn watch_pid(pid: u32) {
+    watchdog_register(pid);
+}
+
+/// Undoes [`watch_pid`] (the process has exited or was killed).
+pub fn unwatch_pid(pid: u32) {
+    watchdog_unregister(pid);
+}
+
 fn watchdog_register(pid: u32) {
     if let Some(stdin) = watchdog().as_mut() {
         let _ = writeln!(stdin, "{pid}");

@@ -42,6 +42,9 @@ pub struct Call<'a> {
     pub now_ms: i64,
     /// Set by the handler.
     pub propagate: Propagate,
+    /// Whether the client speaks RESP3 (some replies change shape: score
+    /// pairs become nested arrays). The dispatcher sets it.
+    pub resp3: bool,
 }
 
 impl<'a> Call<'a> {
@@ -52,6 +55,7 @@ impl<'a> Call<'a> {
             db,
             now_ms,
             propagate: Propagate::Nothing,
+            resp3: false,
         }
     }
 

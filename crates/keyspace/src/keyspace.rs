@@ -5,6 +5,7 @@ use bytes::Bytes;
 use rand::{rngs::SmallRng, SeedableRng};
 
 use crate::db::{Db, Entry};
+use crate::value::EncodingLimits;
 
 /// Settings the command semantics depend on.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +49,7 @@ pub struct Keyspace {
     reclaim_expired: bool,
     rng: SmallRng,
     expired: Vec<(usize, Bytes)>,
+    limits: EncodingLimits,
 }
 
 impl Keyspace {
@@ -62,6 +64,7 @@ impl Keyspace {
             reclaim_expired: true,
             rng: SmallRng::seed_from_u64(seed),
             expired: Vec::new(),
+            limits: EncodingLimits::default(),
         }
     }
 
@@ -73,6 +76,18 @@ impl Keyspace {
     /// Changes the largest string commands may build.
     pub fn set_max_string_len(&mut self, len: u64) {
         self.config.max_string_len = len;
+    }
+
+    /// The thresholds for compact collection encodings.
+    pub fn limits(&self) -> &EncodingLimits {
+        &self.limits
+    }
+
+    /// Changes the thresholds for compact collection encodings (the
+    /// `*-max-listpack-*` and `set-max-intset-entries` settings); existing
+    /// values keep their encoding, as in Redis.
+    pub fn set_limits(&mut self, limits: EncodingLimits) {
+        self.limits = limits;
     }
 
     /// Number of databases.

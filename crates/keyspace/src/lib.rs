@@ -11,13 +11,20 @@
 pub mod call;
 pub mod cmd;
 pub mod db;
+pub mod float;
 pub mod glob;
+pub mod hash;
 pub mod keyspace;
 pub mod long_double;
 pub mod numeric;
+pub mod set;
 pub mod value;
+pub mod zset;
 
 pub use call::{Call, Propagate};
 pub use db::{Db, Entry, NO_EXPIRE};
+pub use hash::HashValue;
 pub use keyspace::{Keyspace, KeyspaceConfig, KeyspaceStats};
-pub use value::{StrValue, Value, ValueType};
+pub use set::SetValue;
+pub use value::{EncodingLimits, StrValue, Value, ValueType};
+pub use zset::ZSetValue;

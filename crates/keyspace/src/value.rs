@@ -1,10 +1,13 @@
 //! The values a key can hold, one variant per Redis type.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 
 use bytes::Bytes;
 
+use crate::hash::HashValue;
 use crate::numeric::parse_i64;
+use crate::set::SetValue;
+use crate::zset::ZSetValue;
 
 /// A Redis string value, kept in the representation Redis would report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,23 +100,50 @@ fn int_len(n: i64) -> usize {
     len
 }
 
-/// A value of any Redis type.
-///
-/// Strings carry their full command set in this crate; the collection types
-/// are held so data sets can be stored, typed and deleted, and their commands
-/// live in their own modules.
+/// The thresholds that decide when Redis switches a collection from its
+/// compact encoding to the general one (the `*-max-listpack-*` and
+/// `set-max-intset-entries` settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncodingLimits {
+    /// `hash-max-listpack-entries`
+    pub hash_max_listpack_entries: usize,
+    /// `hash-max-listpack-value`
+    pub hash_max_listpack_value: usize,
+    /// `set-max-intset-entries`
+    pub set_max_intset_entries: usize,
+    /// `zset-max-listpack-entries`
+    pub zset_max_listpack_entries: usize,
+    /// `zset-max-listpack-value`
+    pub zset_max_listpack_value: usize,
+}
+
+impl Default for EncodingLimits {
+    /// Redis 7.0's defaults.
+    fn default() -> Self {
+        EncodingLimits {
+            hash_max_listpack_entries: 512,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+        }
+    }
+}
+
+/// A value of any Redis type. Empty collections are never stored: commands
+/// delete a key whose collection becomes empty, as Redis does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// `string`
     Str(StrValue),
-    /// `list`
+    /// `list` (Redis 7.0 always reports the `quicklist` encoding).
     List(VecDeque<Bytes>),
     /// `hash`
-    Hash(HashMap<Bytes, Bytes>),
+    Hash(HashValue),
     /// `set`
-    Set(HashSet<Bytes>),
-    /// `zset`: member to score; ordering structures come with the sorted-set commands.
-    ZSet(HashMap<Bytes, f64>),
+    Set(SetValue),
+    /// `zset`
+    ZSet(Box<ZSetValue>),
 }
 
 /// The type names `TYPE` and `SCAN ... TYPE` use.
@@ -169,33 +199,14 @@ impl Value {
         }
     }
 
-    /// The name `OBJECT ENCODING` reports, following Redis 7.0's defaults
-    /// for when small collections use a compact encoding.
+    /// The name `OBJECT ENCODING` reports, as Redis 7.0 would.
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
             Value::List(_) => "quicklist",
-            Value::Hash(h) => {
-                if h.len() <= 128 && h.iter().all(|(k, v)| k.len() <= 64 && v.len() <= 64) {
-                    "listpack"
-                } else {
-                    "hashtable"
-                }
-            }
-            Value::Set(s) => {
-                if s.len() <= 512 && s.iter().all(|m| parse_i64(m).is_some()) {
-                    "intset"
-                } else {
-                    "hashtable"
-                }
-            }
-            Value::ZSet(z) => {
-                if z.len() <= 128 && z.keys().all(|m| m.len() <= 64) {
-                    "listpack"
-                } else {
-                    "skiplist"
-                }
-            }
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -205,9 +216,9 @@ impl Value {
         match self {
             Value::Str(s) => s.heap_size(),
             Value::List(l) => l.iter().map(|e| e.len() + 16).sum(),
-            Value::Hash(h) => h.iter().map(|(k, v)| k.len() + v.len() + 32).sum(),
-            Value::Set(s) => s.iter().map(|m| m.len() + 16).sum(),
-            Value::ZSet(z) => z.keys().map(|m| m.len() + 24).sum(),
+            Value::Hash(h) => h.heap_size(),
+            Value::Set(s) => s.heap_size(),
+            Value::ZSet(z) => z.heap_size(),
         }
     }
 }

@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 
 use crate::commands::dispatch;
 use crate::server::{unix_ms, Server};
-use crate::session::Session;
+use crate::session::{Blocked, Session};
 
 /// Read buffer size, as Redis's `PROTO_IOBUF_LEN`.
 const READ_CHUNK: usize = 16 * 1024;
@@ -76,93 +76,162 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
             });
         }
         let mut close = false;
-        {
-            let mut s = server.borrow_mut();
-            let s = &mut *s;
-            s.stats.net_input_bytes += n as u64;
-            s.stats.total_reads += 1;
-            let now = unix_ms();
-            handle.last_interaction_ms.set(now);
-            loop {
-                match decoder.decode(&mut rbuf, &mut args) {
-                    Ok(Some(_)) => {
-                        if args.is_empty() {
-                            continue;
+        let mut first = true;
+        loop {
+            {
+                let mut s = server.borrow_mut();
+                let s = &mut *s;
+                if first {
+                    s.stats.net_input_bytes += n as u64;
+                    s.stats.total_reads += 1;
+                    first = false;
+                }
+                let now = unix_ms();
+                handle.last_interaction_ms.set(now);
+                loop {
+                    match decoder.decode(&mut rbuf, &mut args) {
+                        Ok(Some(_)) => {
+                            if args.is_empty() {
+                                continue;
+                            }
+                            let was_authed = sess.authenticated;
+                            let reply = dispatch(s, &mut sess, &args, now);
+                            if let Frame::Error(msg) = &reply {
+                                s.stats.count_error(msg);
+                            }
+                            {
+                                // Messages published to this client (possibly
+                                // by this very command) go out before its reply.
+                                let mut pushes = handle.pushes.borrow_mut();
+                                if !pushes.is_empty() {
+                                    wbuf.extend_from_slice(&pushes);
+                                    pushes.clear();
+                                }
+                            }
+                            if sess.blocked.is_some() {
+                                // The reply comes when the client unblocks;
+                                // later requests wait in the buffer.
+                                break;
+                            }
+                            if sess.skip_reply {
+                                sess.skip_reply = false;
+                            } else {
+                                reply.encode(sess.proto, &mut wbuf);
+                            }
+                            for extra in sess.extra_replies.drain(..) {
+                                extra.encode(sess.proto, &mut wbuf);
+                            }
+                            if sess.authenticated != was_authed {
+                                decoder.set_authenticated(sess.authenticated);
+                            }
+                            if sess.close_after_reply {
+                                close = true;
+                                break;
+                            }
                         }
-                        let was_authed = sess.authenticated;
-                        let reply = dispatch(s, &mut sess, &args, now);
-                        if let Frame::Error(msg) = &reply {
-                            s.stats.count_error(msg);
-                        }
-                        if sess.skip_reply {
-                            sess.skip_reply = false;
-                        } else {
-                            reply.encode(sess.proto, &mut wbuf);
-                        }
-                        for extra in sess.extra_replies.drain(..) {
-                            extra.encode(sess.proto, &mut wbuf);
-                        }
-                        if sess.authenticated != was_authed {
-                            decoder.set_authenticated(sess.authenticated);
-                        }
-                        if sess.close_after_reply {
+                        Ok(None) => break,
+                        Err(e) => {
+                            tracing::debug!(
+                                "Protocol error ({e}) from client: id={} addr={addr}",
+                                handle.id
+                            );
+                            s.stats.count_error(b"ERR");
+                            e.encode_reply(&mut wbuf);
                             close = true;
                             break;
                         }
                     }
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::debug!(
-                            "Protocol error ({e}) from client: id={} addr={addr}",
-                            handle.id
-                        );
-                        s.stats.count_error(b"ERR");
-                        e.encode_reply(&mut wbuf);
-                        close = true;
-                        break;
+                }
+                args.clear();
+                let limit = usize::try_from(s.config.int("client-query-buffer-limit"))
+                    .unwrap_or(usize::MAX);
+                if rbuf.len() > limit {
+                    tracing::warn!("Closing client that reached max query buffer length: id={} addr={addr} qbuf={}", handle.id, rbuf.len());
+                    close = true;
+                }
+                {
+                    // Bytes queued for this client since the last write
+                    // (published messages, the replication stream).
+                    let mut pushes = handle.pushes.borrow_mut();
+                    if !pushes.is_empty() {
+                        wbuf.extend_from_slice(&pushes);
+                        pushes.clear();
                     }
                 }
-            }
-            args.clear();
-            let limit =
-                usize::try_from(s.config.int("client-query-buffer-limit")).unwrap_or(usize::MAX);
-            if rbuf.len() > limit {
-                tracing::warn!("Closing client that reached max query buffer length: id={} addr={addr} qbuf={}", handle.id, rbuf.len());
-                close = true;
-            }
-            {
-                // Messages published to this client since the last write.
-                let mut pushes = handle.pushes.borrow_mut();
-                if !pushes.is_empty() {
-                    wbuf.extend_from_slice(&pushes);
-                    pushes.clear();
+                handle.qbuf.set(rbuf.len());
+                handle.obuf.set(wbuf.len());
+                if !wbuf.is_empty() {
+                    s.stats.net_output_bytes += wbuf.len() as u64;
+                    s.stats.total_writes += 1;
                 }
             }
-            handle.qbuf.set(rbuf.len());
-            handle.obuf.set(wbuf.len());
             if !wbuf.is_empty() {
-                s.stats.net_output_bytes += wbuf.len() as u64;
-                s.stats.total_writes += 1;
+                if stream.write_all(&wbuf).await.is_err() {
+                    break 'conn;
+                }
+                if wbuf.capacity() > KEEP_OUTPUT {
+                    wbuf = BytesMut::with_capacity(READ_CHUNK);
+                } else {
+                    wbuf.clear();
+                }
+                handle.obuf.set(0);
             }
-        }
-        if !wbuf.is_empty() {
-            if stream.write_all(&wbuf).await.is_err() {
+            if close || (handle.close_after_flush.get() && handle.pushes.borrow().is_empty()) {
+                break 'conn;
+            }
+            let Some(blocked) = sess.blocked else {
                 break;
-            }
-            if wbuf.capacity() > KEEP_OUTPUT {
-                wbuf = BytesMut::with_capacity(READ_CHUNK);
-            } else {
-                wbuf.clear();
-            }
-            handle.obuf.set(0);
-        }
-        if close {
-            break;
+            };
+            let Some(reply) = wait_unblocked(&server, &handle, blocked).await else {
+                break 'conn;
+            };
+            sess.blocked = None;
+            reply.encode(sess.proto, &mut wbuf);
         }
     }
     let _ = stream.shutdown().await;
     let mut s = server.borrow_mut();
     crate::commands::tx::unwatch_all(&mut s, &mut sess);
     crate::commands::pubsub::forget_client(&mut s, &handle);
+    if handle.kind.get() == crate::session::ClientKind::Replica {
+        crate::repl::replica_gone(&mut s, handle.id);
+    }
     s.unregister_client(handle.id);
+}
+
+/// Waits until a blocked client's condition holds or its timeout passes,
+/// and gives the reply; None if the client was killed meanwhile.
+async fn wait_unblocked(
+    server: &Rc<RefCell<Server>>,
+    handle: &crate::session::ClientHandle,
+    blocked: Blocked,
+) -> Option<Frame> {
+    match blocked {
+        Blocked::Wait {
+            offset,
+            numreplicas,
+            deadline_ms,
+        } => loop {
+            let (acked, acks) = {
+                let s = server.borrow();
+                (
+                    s.repl.master.wait_target(offset) as i64,
+                    s.repl.acks.clone(),
+                )
+            };
+            let now = unix_ms();
+            if acked >= numreplicas || deadline_ms.is_some_and(|d| now >= d) {
+                return Some(Frame::Integer(acked));
+            }
+            let nap = deadline_ms.map_or(100, |d| (d - now).clamp(1, 100)) as u64;
+            tokio::select! {
+                _ = acks.notified() => {}
+                _ = tokio::time::sleep(std::time::Duration::from_millis(nap)) => {}
+                _ = handle.wake.notified() => {}
+            }
+            if handle.killed.get() {
+                return None;
+            }
+        },
+    }
 }

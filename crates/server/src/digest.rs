@@ -47,12 +47,12 @@ fn mix_value(d: &mut [u8; 20], e: &Entry) {
             }
         }
         Value::Set(set) => {
-            for m in set {
-                xor_in(d, m);
+            for m in set.iter() {
+                xor_in(d, &m);
             }
         }
         Value::Hash(h) => {
-            for (f, v) in h {
+            for (f, v) in h.iter() {
                 let mut ed = [0u8; 20];
                 mix_in(&mut ed, f);
                 mix_in(&mut ed, v);
@@ -60,10 +60,10 @@ fn mix_value(d: &mut [u8; 20], e: &Entry) {
             }
         }
         Value::ZSet(z) => {
-            for (m, score) in z {
+            for (m, score) in z.iter_unordered() {
                 let mut ed = [0u8; 20];
                 mix_in(&mut ed, m);
-                mix_in(&mut ed, resp_codec::format_g17(*score).as_bytes());
+                mix_in(&mut ed, keyspace::float::fmt_g17(score).as_bytes());
                 xor_in(d, &ed);
             }
         }

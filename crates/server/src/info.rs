@@ -126,7 +126,10 @@ fn section(s: &Server, name: &str, out: &mut String) {
             let _ = write!(
                 w,
                 "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
-                s.clients.len(),
+                s.clients
+                    .values()
+                    .filter(|c| c.kind.get() != crate::session::ClientKind::Replica)
+                    .count(),
                 s.config.int("maxclients"),
                 s.clients.values().map(|c| c.qbuf.get()).max().unwrap_or(0),
                 s.clients.values().map(|c| c.obuf.get()).max().unwrap_or(0),
@@ -138,7 +141,7 @@ fn section(s: &Server, name: &str, out: &mut String) {
             let rss = alloc::rss() as u64;
             let sysmem = total_system_memory();
             let maxmem = s.config.int("maxmemory").max(0) as u64;
-            let backlog = s.repl.backlog.as_ref().map_or(0, |b| b.size()) as u64;
+            let backlog = s.repl.master.backlog().map_or(0, |b| b.size()) as u64;
             let frag = if used > 0 {
                 rss as f64 / used as f64
             } else {
@@ -162,11 +165,32 @@ fn section(s: &Server, name: &str, out: &mut String) {
             );
         }
         "persistence" => {
+            let sv = &s.saving;
+            let (perc, eta) = if sv.loading && sv.loading_total > 0 {
+                (sv.loading_read as f64 * 100.0 / sv.loading_total as f64, 1)
+            } else {
+                (0.0, 0)
+            };
+            let loading = if sv.loading {
+                format!("loading_start_time:{}\r\nloading_total_bytes:{}\r\nloading_rdb_used_mem:0\r\nloading_loaded_bytes:{}\r\nloading_loaded_perc:{perc:.2}\r\nloading_eta_seconds:{eta}\r\n", s.lastsave, sv.loading_total, sv.loading_read)
+            } else {
+                String::new()
+            };
+            let current = sv
+                .child
+                .map_or(-1, |c| c.started.elapsed().as_secs() as i64);
             let _ = write!(
                 w,
-                "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:{}\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+                "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n{loading}rdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{current}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+                u8::from(sv.loading),
                 s.ks.dirty(),
+                u8::from(sv.child.is_some()),
                 s.lastsave,
+                if sv.last_ok { "ok" } else { "err" },
+                sv.last_secs,
+                sv.saves,
+                sv.loaded_expired,
+                sv.loaded_keys,
                 u8::from(s.config.bool("appendonly")),
             );
         }
@@ -174,15 +198,20 @@ fn section(s: &Server, name: &str, out: &mut String) {
             let st = &s.stats;
             let ks = &s.ks.stats;
             let (kin, kout) = st.instantaneous_kbps();
+            let sync = s.repl.master.stats();
             let _ = write!(
                 w,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{kin:.2}\r\ninstantaneous_output_kbps:{kout:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:{}\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{kin:.2}\r\ninstantaneous_output_kbps:{kout:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
                 st.total_connections_received,
                 st.total_commands_processed,
                 st.instantaneous_ops(),
                 st.net_input_bytes,
                 st.net_output_bytes,
+                st.net_repl_input_bytes,
                 st.rejected_connections,
+                sync.sync_full,
+                sync.sync_partial_ok,
+                sync.sync_partial_err,
                 ks.expired_keys,
                 ks.keyspace_hits,
                 ks.keyspace_misses,
@@ -192,24 +221,28 @@ fn section(s: &Server, name: &str, out: &mut String) {
             );
         }
         "replication" => {
-            let r = &s.repl;
-            let (active, size, first, hist) = match &r.backlog {
-                Some(b) => (
-                    1,
-                    b.size() as i64,
-                    b.first_byte_offset() as i64,
-                    b.histlen(),
-                ),
-                None => (0, s.config.int("repl-backlog-size"), 0, 0),
-            };
-            let _ = write!(
-                w,
-                "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{active}\r\nrepl_backlog_size:{size}\r\nrepl_backlog_first_byte_offset:{first}\r\nrepl_backlog_histlen:{hist}\r\n",
-                r.ids.replid(),
-                r.ids.replid2(),
-                r.offset(),
-                r.ids.second_replid_offset(),
-            );
+            let now = now as u64;
+            w.push_str("# Replication\r\n");
+            if s.repl.is_replica {
+                w.push_str("role:slave\r\n");
+                if let Some(ri) = s.repl.replica.info(now) {
+                    w.push_str(&ri.to_info_string());
+                }
+                let _ = write!(
+                    w,
+                    "slave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:{}\r\n",
+                    s.config.int("replica-priority"),
+                    u8::from(s.config.bool("replica-read-only")),
+                    u8::from(s.config.bool("replica-announced")),
+                );
+            } else {
+                w.push_str("role:master\r\n");
+            }
+            let mut mi = s.repl.master.info(now);
+            if !mi.backlog_active {
+                mi.backlog_size = usize::try_from(s.config.int("repl-backlog-size")).unwrap_or(0);
+            }
+            w.push_str(&mi.to_info_string());
         }
         "cpu" => {
             let (sys, user) = rusage(libc::RUSAGE_SELF);

@@ -71,6 +71,12 @@ pub fn set_level(level: LogLevel) {
     LEVEL.store(level as u8, Ordering::Relaxed);
 }
 
+/// Sets the role letter printed after the pid: `M` master, `S` replica,
+/// `C` a snapshotting child.
+pub fn set_role(role: u8) {
+    ROLE.store(role, Ordering::Relaxed);
+}
+
 fn enabled(level: &Level) -> bool {
     LogLevel::of(level) as u8 >= LEVEL.load(Ordering::Relaxed)
         && LEVEL.load(Ordering::Relaxed) != LogLevel::Nothing as u8

@@ -12,7 +12,7 @@ use resp_codec::DecoderLimits;
 use crate::commands::table::CommandSpec;
 use crate::commands::CommandTable;
 use crate::config::Config;
-use crate::repl_feed::ReplFeed;
+use crate::repl::Repl;
 use crate::session::ClientHandle;
 
 /// A client watching a key: its id and the flag EXEC checks.
@@ -38,6 +38,8 @@ pub struct Stats {
     pub net_input_bytes: u64,
     /// Bytes written to clients.
     pub net_output_bytes: u64,
+    /// Bytes received from this node's master.
+    pub net_repl_input_bytes: u64,
     /// Socket reads that returned data.
     pub total_reads: u64,
     /// Socket writes.
@@ -128,8 +130,8 @@ pub struct Server {
     pub run_id: String,
     /// When the server started.
     pub started: Instant,
-    /// The replication stream.
-    pub repl: ReplFeed,
+    /// Replication: both roles' state machines.
+    pub repl: Repl,
     /// The port actually listened on.
     pub port: u16,
     /// Set when a shutdown was requested.
@@ -144,6 +146,10 @@ pub struct Server {
     pub limits: DecoderLimits,
     /// Whether the cron expires keys actively (DEBUG SET-ACTIVE-EXPIRE).
     pub active_expire: bool,
+    /// Replication ID and offset found in the dump loaded at start-up.
+    pub loaded_repl: Option<(String, i64)>,
+    /// Snapshot and load state.
+    pub saving: crate::commands::persistence::SaveState,
     /// Subscribers of each channel.
     pub channels: HashMap<Bytes, Vec<u64>>,
     /// Subscribers of each pattern.
@@ -195,7 +201,7 @@ impl Server {
             next_client_id: 1,
             run_id: hex(&random_bytes()),
             started: Instant::now(),
-            repl: ReplFeed::new(random_bytes()),
+            repl: Repl::new(&config, u16::try_from(config.int("port")).unwrap_or(6379)),
             port: u16::try_from(config.int("port")).unwrap_or(6379),
             shutdown: None,
             lastsave: unix_ms() / 1000,
@@ -205,6 +211,8 @@ impl Server {
             requirepass: None,
             limits: DecoderLimits::default(),
             active_expire: true,
+            saving: Default::default(),
+            loaded_repl: None,
             watchers: HashMap::new(),
             channels: HashMap::new(),
             patterns: HashMap::new(),
@@ -223,6 +231,14 @@ impl Server {
         let max_bulk = u64::try_from(self.config.int("proto-max-bulk-len")).unwrap_or(u64::MAX);
         self.limits.max_bulk_len = max_bulk;
         self.ks.set_max_string_len(max_bulk);
+        let lim = |name: &str| usize::try_from(self.config.int(name)).unwrap_or(0);
+        self.ks.set_limits(keyspace::value::EncodingLimits {
+            hash_max_listpack_entries: lim("hash-max-listpack-entries"),
+            hash_max_listpack_value: lim("hash-max-listpack-value"),
+            set_max_intset_entries: lim("set-max-intset-entries"),
+            zset_max_listpack_entries: lim("zset-max-listpack-entries"),
+            zset_max_listpack_value: lim("zset-max-listpack-value"),
+        });
         if let Some(level) = crate::logging::LogLevel::parse(&self.config.str("loglevel")) {
             crate::logging::set_level(level);
         }
@@ -323,25 +339,81 @@ impl Server {
         }
     }
 
-    fn touch_db(&mut self, db: Option<usize>) {
-        for ((d, _), list) in &self.watchers {
-            if db.is_none_or(|x| x == *d) {
-                for (_, flag) in list {
-                    flag.set(true);
-                }
+    /// Touches watched keys that a FLUSHALL, FLUSHDB or SWAPDB is about to
+    /// change: those that exist in an emptied or swapped database (Redis
+    /// leaves watchers of missing keys alone).
+    pub fn touch_before(&mut self, db: usize, spec: &CommandSpec, args: &[Bytes]) {
+        let dbs: Vec<usize> = match spec.name {
+            "flushall" => (0..self.ks.db_count()).collect(),
+            "flushdb" => vec![db],
+            "swapdb" => args
+                .iter()
+                .skip(1)
+                .take(2)
+                .filter_map(|a| usize::try_from(keyspace::numeric::parse_i64(a)?).ok())
+                .collect(),
+            _ => return,
+        };
+        let mut hit = Vec::new();
+        for (d, key) in self.watchers.keys() {
+            if !dbs.contains(d) {
+                continue;
             }
+            let exists_in = |x: usize| self.ks.db(x).is_some_and(|db| db.get_raw(key).is_some());
+            let affected = if spec.name == "swapdb" {
+                dbs.iter().any(|&x| exists_in(x))
+            } else {
+                exists_in(*d)
+            };
+            if affected {
+                hit.push((*d, key.clone()));
+            }
+        }
+        for (d, key) in hit {
+            self.touch(d, &key);
         }
     }
 
     fn touch_command(&mut self, db: usize, spec: &CommandSpec, call: &Call<'_>) {
         match spec.name {
-            "flushall" => self.touch_db(None),
-            "flushdb" => self.touch_db(Some(db)),
-            "swapdb" => {
-                for i in [1, 2] {
-                    let n = keyspace::numeric::parse_i64(call.arg(i)).unwrap_or(-1);
-                    if let Ok(n) = usize::try_from(n) {
-                        self.touch_db(Some(n));
+            // Handled before the command ran, while the keys still existed.
+            "flushall" | "flushdb" | "swapdb" => {}
+            // Commands whose other keys are only read: the destination is
+            // the one key they modify.
+            "copy" | "sinterstore" | "sunionstore" | "sdiffstore" | "zunionstore"
+            | "zinterstore" | "zdiffstore" | "zrangestore" => {
+                let (pos, target_db) = if spec.name == "copy" {
+                    let target = (3..call.argc())
+                        .find(|&i| call.arg(i).eq_ignore_ascii_case(b"DB"))
+                        .and_then(|i| {
+                            usize::try_from(keyspace::numeric::parse_i64(call.arg(i + 1))?).ok()
+                        });
+                    (2, target.unwrap_or(db))
+                } else {
+                    (1, db)
+                };
+                self.touch(target_db, call.arg(pos));
+            }
+            _ if matches!(call.propagate, Propagate::Rewritten(_)) => {
+                // The rewritten effect names exactly the keys that changed.
+                if let Propagate::Rewritten(cmds) = &call.propagate {
+                    let keys: Vec<(Bytes, Option<Bytes>)> = cmds
+                        .iter()
+                        .map(|c| {
+                            let two = c.first().is_some_and(|n| {
+                                n.eq_ignore_ascii_case(b"LMOVE") || n.eq_ignore_ascii_case(b"RPOPLPUSH")
+                            });
+                            (
+                                c.get(1).cloned().unwrap_or_default(),
+                                two.then(|| c.get(2).cloned().unwrap_or_default()),
+                            )
+                        })
+                        .collect();
+                    for (k, k2) in keys {
+                        self.touch(db, &k);
+                        if let Some(k2) = k2 {
+                            self.touch(db, &k2);
+                        }
                     }
                 }
             }
@@ -349,18 +421,11 @@ impl Server {
                 for i in spec.key_positions(call.argc()) {
                     self.touch(db, call.arg(i));
                 }
-                // MOVE and COPY also change the key in their target database.
-                let target = match spec.name {
-                    "move" => Some((1, call.arg(2))),
-                    "copy" => (3..call.argc())
-                        .find(|&i| call.arg(i).eq_ignore_ascii_case(b"DB"))
-                        .map(|i| (2, call.arg(i + 1))),
-                    _ => None,
-                };
-                if let Some((key_pos, db_arg)) = target {
-                    let n = keyspace::numeric::parse_i64(db_arg).unwrap_or(-1);
+                if spec.name == "move" {
+                    // MOVE also creates the key in its target database.
+                    let n = keyspace::numeric::parse_i64(call.arg(2)).unwrap_or(-1);
                     if let Ok(n) = usize::try_from(n) {
-                        self.touch(n, call.arg(key_pos));
+                        self.touch(n, call.arg(1));
                     }
                 }
             }
@@ -371,6 +436,20 @@ impl Server {
     pub fn request_shutdown(&mut self, req: ShutdownRequest) {
         self.shutdown = Some(req);
         self.wake_main.notify_one();
+    }
+
+    /// Replication history to store in a snapshot: only a node with a
+    /// backlog has a stream others could continue from.
+    pub fn repl_aux(&self) -> Option<rdb::ReplAux> {
+        if !self.repl.is_replica && self.repl.master.backlog().is_none() {
+            return None;
+        }
+        let h = self.repl.master.history();
+        Some(rdb::ReplAux {
+            stream_db: self.repl.stream_db().map_or(-1, |d| d as i64),
+            repl_id: h.ids.replid().to_string(),
+            repl_offset: h.offset as i64,
+        })
     }
 
     /// Seconds since start.

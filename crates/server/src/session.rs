@@ -10,6 +10,17 @@ use std::rc::Rc;
 use resp_codec::Protocol;
 use tokio::sync::Notify;
 
+/// What kind of peer a connection is (CLIENT LIST flags, CLIENT KILL TYPE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    /// An ordinary client.
+    Normal,
+    /// A replica of this node.
+    Replica,
+    /// This node's master.
+    Master,
+}
+
 /// What CLIENT LIST and CLIENT KILL see of a connection. Fields are cells
 /// because the connection updates them while other clients read them, all
 /// on the one server thread.
@@ -39,14 +50,18 @@ pub struct ClientHandle {
     pub obuf: Cell<usize>,
     /// Set by CLIENT KILL; the connection closes when it sees it.
     pub killed: Cell<bool>,
+    /// What kind of peer this is.
+    pub kind: Cell<ClientKind>,
+    /// Close once everything queued for the client is written.
+    pub close_after_flush: Cell<bool>,
     /// Wakes the connection task (killed, or messages to deliver).
     pub wake: Notify,
     /// Pub/sub messages waiting to be written to this client.
     pub pushes: RefCell<bytes::BytesMut>,
-    /// Channels this client is subscribed to.
-    pub channels: RefCell<std::collections::BTreeSet<Bytes>>,
-    /// Patterns this client is subscribed to.
-    pub patterns: RefCell<std::collections::BTreeSet<Bytes>>,
+    /// Channels this client is subscribed to, in subscription order.
+    pub channels: RefCell<indexmap::IndexSet<Bytes>>,
+    /// Patterns this client is subscribed to, in subscription order.
+    pub patterns: RefCell<indexmap::IndexSet<Bytes>>,
 }
 
 impl ClientHandle {
@@ -65,6 +80,8 @@ impl ClientHandle {
             qbuf: Cell::new(0),
             obuf: Cell::new(0),
             killed: Cell::new(false),
+            kind: Cell::new(ClientKind::Normal),
+            close_after_flush: Cell::new(false),
             wake: Notify::new(),
             pushes: RefCell::new(bytes::BytesMut::new()),
             channels: RefCell::new(Default::default()),
@@ -94,7 +111,12 @@ impl ClientHandle {
             name,
             (now_ms - self.created_ms).max(0) / 1000,
             (now_ms - self.last_interaction_ms.get()).max(0) / 1000,
-            if self.subscription_count() > 0 { "P" } else { "N" },
+            match self.kind.get() {
+                ClientKind::Replica => "S",
+                ClientKind::Master => "M",
+                ClientKind::Normal if self.subscription_count() > 0 => "P",
+                ClientKind::Normal => "N",
+            },
             self.db.get(),
             self.channels.borrow().len(),
             self.patterns.borrow().len(),
@@ -121,6 +143,14 @@ pub struct Session {
     pub close_after_reply: bool,
     /// Send no reply for the current command (a successful SHUTDOWN).
     pub skip_reply: bool,
+    /// This session applies the master's stream on a replica.
+    pub is_master: bool,
+    /// Replication offset after this client's last write (WAIT's target).
+    pub write_offset: u64,
+    /// Running inside EXEC (blocking commands answer at once).
+    pub multi_exec: bool,
+    /// What the client waits for, if a command blocked it.
+    pub blocked: Option<Blocked>,
     /// The open transaction, between MULTI and EXEC/DISCARD.
     pub multi: Option<Multi>,
     /// Replies after the main one (SUBSCRIBE confirms each channel).
@@ -129,6 +159,20 @@ pub struct Session {
     pub watched: Vec<(usize, Bytes, bool)>,
     /// Set by the server when a watched key is modified.
     pub watch_dirty: Rc<Cell<bool>>,
+}
+
+/// What a blocked client waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocked {
+    /// WAIT: enough replicas acknowledging `offset`.
+    Wait {
+        /// The replication offset to be acknowledged.
+        offset: u64,
+        /// How many replicas must acknowledge it.
+        numreplicas: i64,
+        /// When to give up (Unix ms), or never.
+        deadline_ms: Option<i64>,
+    },
 }
 
 /// A transaction being queued.
@@ -150,6 +194,10 @@ impl Session {
             db: 0,
             close_after_reply: false,
             skip_reply: false,
+            is_master: false,
+            write_offset: 0,
+            multi_exec: false,
+            blocked: None,
             multi: None,
             extra_replies: Vec::new(),
             watched: Vec::new(),

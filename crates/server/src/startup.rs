@@ -38,7 +38,13 @@ pub fn run(args: Vec<String>) -> i32 {
         }
     }
     let (file, opts): (Option<PathBuf>, &[String]) = match args.split_first() {
-        Some((f, rest)) if !f.starts_with("--") && f != "-" => (Some(PathBuf::from(f)), rest),
+        Some((f, rest)) if !f.starts_with("--") && f != "-" => {
+            // Kept absolute: `dir` changes the working directory, and CONFIG
+            // REWRITE must still find the file.
+            let p = PathBuf::from(f);
+            let abs = std::path::absolute(&p).unwrap_or(p);
+            (Some(abs), rest)
+        }
         _ => (None, &args[..]),
     };
     let mut opts: Vec<String> = opts.to_vec();
@@ -121,6 +127,7 @@ fn start(config: Config, file: Option<&Path>, ready: &mut Ready) -> anyhow::Resu
     let local = tokio::task::LocalSet::new();
     let result = local.block_on(&rt, async move {
         let server = Rc::new(RefCell::new(Server::new(config)));
+        server.borrow_mut().repl.set_server(Rc::downgrade(&server));
         let listeners = bind_all(&server.borrow().config)?;
         let port = listeners
             .first()
@@ -138,14 +145,21 @@ fn start(config: Config, file: Option<&Path>, ready: &mut Ready) -> anyhow::Resu
             tokio::task::spawn_local(accept_loop(server.clone(), l));
         }
         tokio::task::spawn_local(cron(server.clone()));
+        if let Err(e) = load_at_startup(&server).await {
+            if !pidfile.is_empty() {
+                let _ = std::fs::remove_file(&pidfile);
+            }
+            return Err(e);
+        }
+        start_replication(&server);
         tracing::info!("Ready to accept connections");
         ready.notify(true);
         wait_for_shutdown(&server).await;
         let s = server.borrow();
-        if s.shutdown.is_some_and(|r| r.save) {
-            tracing::warn!(
-                "Snapshots are not implemented yet: shutting down without saving the data set"
-            );
+        if let Some(child) = s.saving.child {
+            tracing::warn!("There is a child saving an .rdb. Killing it!");
+            crate::fork::kill_child(child.pid);
+            let _ = std::fs::remove_file(format!("temp-{}.rdb", child.pid));
         }
         if !pidfile.is_empty() {
             tracing::info!("Removing the pid file.");
@@ -247,19 +261,23 @@ async fn cron(server: Rc<RefCell<Server>>) {
         if s.active_expire {
             // A bounded amount of work per tick keeps latency flat.
             s.ks.active_expire(now, 400);
-            let expired = s.ks.take_expired();
-            if s.repl.active() {
-                for (db, key) in expired {
-                    let del = [bytes::Bytes::from_static(b"DEL"), key];
-                    s.repl.feed(db, [&del[..]]);
-                }
+            for (db, key) in s.ks.take_expired() {
+                let del = [bytes::Bytes::from_static(b"DEL"), key];
+                s.repl.feed(db, [&del[..]]);
             }
         }
+        crate::repl::cron(&mut s);
         s.stats.sample(now);
+        crate::commands::persistence::cron(&mut s);
         let timeout = s.config.int("timeout");
         if timeout > 0 && tick % hz == 0 {
             for c in s.clients.values() {
-                if now - c.last_interaction_ms.get() > timeout * 1000 {
+                // Subscribers, replicas and the master link wait by design;
+                // Redis never times them out.
+                if c.subscription_count() == 0
+                    && c.kind.get() == crate::session::ClientKind::Normal
+                    && now - c.last_interaction_ms.get() > timeout * 1000
+                {
                     tracing::debug!("Closing idle client");
                     c.kill();
                 }
@@ -268,7 +286,152 @@ async fn cron(server: Rc<RefCell<Server>>) {
     }
 }
 
+/// Loads the dump file, if there is one, while clients get `-LOADING`.
+async fn load_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<()> {
+    use std::io::Read;
+    let (path, loader) = {
+        let s = server.borrow();
+        let path = crate::persist::dump_path(&s.config.str("dbfilename"));
+        let loader = crate::persist::Loader::new(
+            s.ks.db_count(),
+            unix_ms(),
+            s.ks.reclaims_expired(),
+            u64::try_from(s.config.int("proto-max-bulk-len")).unwrap_or(u64::MAX),
+            *s.ks.limits(),
+        );
+        (path, loader)
+    };
+    let mut file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => anyhow::bail!("Fatal error loading the DB: {e}. Exiting."),
+    };
+    let started = std::time::Instant::now();
+    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    {
+        let mut s = server.borrow_mut();
+        s.saving.loading = true;
+        s.saving.loading_total = total;
+        s.saving.loading_read = 0;
+    }
+    let mut loader = loader;
+    let mut buf = vec![0u8; 256 * 1024];
+    let result: anyhow::Result<_> = async {
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            loader.feed(&buf[..n]).map_err(|e| {
+                anyhow::anyhow!("Error loading the RDB file at offset {}: {e}. Unrecoverable error, aborting now.", e.offset())
+            })?;
+            server.borrow_mut().saving.loading_read += n as u64;
+            // Let clients in between chunks: they are answered -LOADING.
+            tokio::task::yield_now().await;
+        }
+        loader.finish().map_err(|e| {
+            anyhow::anyhow!("Error loading the RDB file at offset {}: {e}. Unrecoverable error, aborting now.", e.offset())
+        })
+    }
+    .await;
+    let mut s = server.borrow_mut();
+    s.saving.loading = false;
+    let (dbs, report) = result?;
+    if let Some(v) = &report.version {
+        tracing::info!("Loading RDB produced by version {v}");
+    }
+    if let Some(ct) = report.ctime {
+        tracing::info!("RDB age {} seconds", (unix_ms() / 1000 - ct).max(0));
+    }
+    if let Some(m) = report.used_mem {
+        tracing::info!(
+            "RDB memory usage when created {:.2} Mb",
+            m as f64 / 1024.0 / 1024.0
+        );
+    }
+    tracing::info!(
+        "Done loading RDB, keys loaded: {}, keys expired: {}.",
+        report.loaded,
+        report.expired
+    );
+    s.ks.replace_dbs(dbs);
+    s.saving.loaded_keys = report.loaded;
+    s.saving.loaded_expired = report.expired;
+    s.loaded_repl = report.repl_id.clone().zip(report.repl_offset);
+    tracing::info!(
+        "DB loaded from disk: {:.3} seconds",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Continues the replication history found in the dump file and connects
+/// to the configured master, if any.
+fn start_replication(server: &Rc<RefCell<Server>>) {
+    let mut s = server.borrow_mut();
+    let s = &mut *s;
+    let port = s.port;
+    s.repl.replica.config_mut().listening_port = {
+        let announce = u16::try_from(s.config.int("replica-announce-port")).unwrap_or(0);
+        if announce != 0 {
+            announce
+        } else {
+            port
+        }
+    };
+    if let Some((id, offset)) = s.loaded_repl.clone() {
+        s.repl.restore_history(&s.config, &id, offset);
+    }
+    if let Some(crate::config::Val::ReplicaOf(Some((host, mport)))) =
+        s.config.get("replicaof").cloned()
+    {
+        let now = unix_ms() as u64;
+        let history = if s.loaded_repl.is_some() {
+            None
+        } else {
+            Some(s.repl.master.history())
+        };
+        let _ = s.repl.replica.set_master(now, &host, mport, history);
+        crate::repl::drive(s);
+    }
+}
+
+/// The final save of a shutdown; false if it failed and the server must
+/// keep running.
+fn final_save(server: &Rc<RefCell<Server>>) -> bool {
+    let mut s = server.borrow_mut();
+    let Some(req) = s.shutdown else {
+        return true;
+    };
+    if !req.save {
+        return true;
+    }
+    if let Some(child) = s.saving.child.take() {
+        tracing::warn!("There is a child saving an .rdb. Killing it!");
+        crate::fork::kill_child(child.pid);
+        let _ = std::fs::remove_file(format!("temp-{}.rdb", child.pid));
+    }
+    tracing::info!("Saving the final RDB snapshot before exiting.");
+    match crate::commands::persistence::save_now(&mut s) {
+        Ok(_) => true,
+        Err(_) => {
+            tracing::warn!("Error trying to save the DB, can't exit.");
+            s.shutdown = None;
+            false
+        }
+    }
+}
+
 async fn wait_for_shutdown(server: &Rc<RefCell<Server>>) {
+    loop {
+        wait_for_shutdown_request(server).await;
+        if final_save(server) {
+            return;
+        }
+    }
+}
+
+async fn wait_for_shutdown_request(server: &Rc<RefCell<Server>>) {
     use tokio::signal::unix::{signal, SignalKind};
     let wake = server.borrow().wake_main.clone();
     let mut term = signal(SignalKind::terminate()).ok();

@@ -1,10 +1,15 @@
 //! Command implementations, grouped as Redis groups them. Every handler has
 //! the signature `fn(&mut Keyspace, &mut Call<'_>) -> Frame`.
 
+pub mod common;
 pub mod expire;
+pub mod hashes;
 pub mod keys;
+pub mod lists;
 pub mod options;
+pub mod sets;
 pub mod strings;
+pub mod zsets;
 
 use resp_codec::Frame;
 

@@ -158,17 +158,29 @@ pub fn kill(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
         }
     }
     let mut killed = 0;
+    let mut master_killed = false;
     for h in s.clients.values() {
         let matches = id.is_none_or(|x| x == h.id)
             && addr.as_ref().is_none_or(|a| *a == h.addr.to_string())
             && laddr.as_ref().is_none_or(|a| *a == h.laddr.to_string())
             && user.as_ref().is_none_or(|u| u == "default")
-            // Every connection served here is a normal client.
-            && ty.as_ref().is_none_or(|t| t == "normal");
+            && ty.as_ref().is_none_or(|t| {
+                use crate::session::ClientKind;
+                match t.as_str() {
+                    "normal" => h.kind.get() == ClientKind::Normal && h.subscription_count() == 0,
+                    "master" => h.kind.get() == ClientKind::Master,
+                    "replica" | "slave" => h.kind.get() == ClientKind::Replica,
+                    _ => h.kind.get() == ClientKind::Normal && h.subscription_count() > 0,
+                }
+            });
         if matches && !(skipme && h.id == sess.handle.id) {
             h.kill();
             killed += 1;
+            master_killed |= h.kind.get() == crate::session::ClientKind::Master;
         }
+    }
+    if master_killed {
+        crate::repl::drop_master_link(s);
     }
     reply::int(killed)
 }

@@ -32,7 +32,7 @@ pub fn get(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
 /// CONFIG SET parameter value [parameter value ...]: all or nothing.
 pub fn set(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
     if c.argc() % 2 != 0 {
-        return reply::wrong_args("config|set");
+        return reply::syntax();
     }
     let mut next = s.config.clone();
     let mut names = Vec::new();

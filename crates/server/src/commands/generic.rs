@@ -122,7 +122,7 @@ pub fn hello(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
         }
     }
     if s.auth_required() && !sess.authenticated {
-        return reply::err_static("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+        return reply::err_static("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     }
     if let Some(name) = setname {
         if let Err(e) = super::client_cmd::validate_name(name) {
@@ -185,9 +185,19 @@ pub fn shutdown(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
         return reply::err_static("ERR No shutdown in progress.");
     }
     let rules = !s.config.str("save").is_empty();
-    s.request_shutdown(ShutdownRequest {
-        save: save || (!nosave && rules),
-    });
+    let save = save || (!nosave && rules);
+    if save {
+        // Save here so a failure can still be reported to this client.
+        if let Some(child) = s.saving.child.take() {
+            crate::fork::kill_child(child.pid);
+        }
+        tracing::info!("Saving the final RDB snapshot before exiting.");
+        if super::persistence::save_now(s).is_err() {
+            tracing::warn!("Error trying to save the DB, can't exit.");
+            return reply::err_static("ERR Errors trying to SHUTDOWN. Check logs.");
+        }
+    }
+    s.request_shutdown(ShutdownRequest { save: false });
     // The connection closes without a reply once the server stops.
     sess.skip_reply = true;
     sess.close_after_reply = true;
@@ -223,4 +233,18 @@ pub fn help_lines(lines: &[&'static str]) -> Frame {
             .map(|l| Frame::Simple(Bytes::from_static(l.as_bytes())))
             .collect(),
     )
+}
+
+/// RESET: returns the connection to its initial state.
+pub fn reset(s: &mut Server, sess: &mut Session, _c: &mut Call<'_>) -> Frame {
+    sess.multi = None;
+    super::tx::unwatch_all(s, sess);
+    super::pubsub::forget_client(s, &sess.handle);
+    sess.db = 0;
+    sess.handle.db.set(0);
+    sess.proto = Protocol::Resp2;
+    sess.handle.resp.set(2);
+    *sess.handle.name.borrow_mut() = None;
+    sess.authenticated = !s.auth_required();
+    Frame::Simple(Bytes::from_static(b"RESET"))
 }

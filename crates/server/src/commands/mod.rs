@@ -6,7 +6,9 @@ pub mod config_cmd;
 pub mod debug;
 pub mod generic;
 pub mod introspect;
+pub mod persistence;
 pub mod pubsub;
+pub mod replication_cmds;
 pub mod table;
 pub mod tx;
 
@@ -53,20 +55,38 @@ const NAME_MAX: usize = 32;
 pub struct CommandTable {
     map: HashMap<&'static [u8], &'static CommandSpec, foldhash::fast::RandomState>,
     list: Vec<&'static CommandSpec>,
+    /// `parent|sub` names of subcommands, by spec address.
+    full: HashMap<usize, &'static str, foldhash::fast::RandomState>,
 }
 
 /// The command groups that make up the table.
-const GROUPS: &[&[CommandSpec]] = &[COMMANDS, tx::TX_COMMANDS, pubsub::PUBSUB_COMMANDS];
+const GROUPS: &[&[CommandSpec]] = &[
+    COMMANDS,
+    tx::TX_COMMANDS,
+    pubsub::PUBSUB_COMMANDS,
+    persistence::PERSISTENCE_COMMANDS,
+    replication_cmds::REPLICATION_COMMANDS,
+];
 
 impl Default for CommandTable {
     fn default() -> Self {
         let mut map = HashMap::default();
         let mut list = Vec::new();
+        let mut full = HashMap::default();
         for c in GROUPS.iter().flat_map(|g| g.iter()) {
             map.insert(c.name.as_bytes(), c);
             list.push(c);
+            full.insert(c as *const CommandSpec as usize, c.name);
+            if let Exec::Container(subs) = c.exec {
+                for sub in subs {
+                    // Built once at start-up for a fixed table: bounded.
+                    let name: &'static str =
+                        Box::leak(format!("{}|{}", c.name, sub.name).into_boxed_str());
+                    full.insert(sub as *const CommandSpec as usize, name);
+                }
+            }
         }
-        CommandTable { map, list }
+        CommandTable { map, list, full }
     }
 }
 
@@ -88,6 +108,14 @@ impl CommandTable {
         lower.copy_from_slice(name);
         lower.make_ascii_lowercase();
         self.map.get(&*lower).copied()
+    }
+
+    /// The name Redis reports for a command: `client|list` for subcommands.
+    pub fn full_name(&self, spec: &'static CommandSpec) -> &'static str {
+        self.full
+            .get(&(spec as *const CommandSpec as usize))
+            .copied()
+            .unwrap_or(spec.name)
     }
 
     /// Every top-level command.
@@ -155,7 +183,12 @@ pub fn resolve_sub(
 pub fn dispatch(server: &mut Server, sess: &mut Session, args: &[Bytes], now_ms: i64) -> Frame {
     let reply = check_and_run(server, sess, args, now_ms);
     server.flush_propagation();
+    sess.write_offset = server.repl.offset();
     reply
+}
+
+fn unix_ms_u64() -> u64 {
+    crate::server::unix_ms() as u64
 }
 
 /// Commands a RESP2 client may send while subscribed.
@@ -178,18 +211,77 @@ fn check_and_run(server: &mut Server, sess: &mut Session, args: &[Bytes], now_ms
     let spec = match resolve(server, sess, args) {
         Ok(spec) => spec,
         Err(e) => {
+            let is_exec = args
+                .first()
+                .is_some_and(|a| a.eq_ignore_ascii_case(b"exec"));
+            if sess.multi.is_some() && is_exec {
+                // A refused EXEC ends the transaction, naming the reason.
+                sess.multi = None;
+                tx::unwatch_all(server, sess);
+                let why = match &e {
+                    Frame::Error(m) => {
+                        let m = String::from_utf8_lossy(m).into_owned();
+                        m.split_once(' ').map(|(_, r)| r.to_string()).unwrap_or(m)
+                    }
+                    _ => String::new(),
+                };
+                return error_text(&format!(
+                    "EXECABORT Transaction discarded because of: {why}"
+                ));
+            }
             // A request refused before running poisons an open transaction.
             sess.flag_transaction();
             return e;
         }
     };
+    if server.saving.loading && !spec.has(flag::LOADING) {
+        sess.flag_transaction();
+        return Frame::Error(Bytes::from_static(
+            b"LOADING Redis is loading the dataset in memory",
+        ));
+    }
+    if spec.has(flag::WRITE) && !sess.is_master && persistence::writes_refused(server) {
+        sess.flag_transaction();
+        return Frame::Error(Bytes::from_static(b"MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."));
+    }
+    if spec.has(flag::WRITE)
+        && !sess.is_master
+        && !server.repl.is_replica
+        && !server.repl.master.min_replicas_ok(unix_ms_u64())
+    {
+        sess.flag_transaction();
+        return Frame::Error(Bytes::from_static(
+            b"NOREPLICAS Not enough good replicas to write.",
+        ));
+    }
+    if spec.has(flag::WRITE)
+        && !sess.is_master
+        && server.repl.is_replica
+        && server.config.bool("replica-read-only")
+    {
+        sess.flag_transaction();
+        return Frame::Error(Bytes::from_static(
+            b"READONLY You can't write against a read only replica.",
+        ));
+    }
     if sess.proto == resp_codec::Protocol::Resp2
         && sess.handle.subscription_count() > 0
         && !SUBSCRIBED_OK.contains(&spec.name)
     {
         return error_text(&format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-            spec.name
+            server.commands.full_name(spec)
+        ));
+    }
+    if server.repl.is_replica
+        && !server.repl.link_up
+        && !sess.is_master
+        && !spec.has(flag::STALE)
+        && !server.config.bool("replica-serve-stale-data")
+    {
+        sess.flag_transaction();
+        return Frame::Error(Bytes::from_static(
+            b"MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
         ));
     }
     if sess.multi.is_some() {
@@ -244,20 +336,27 @@ pub fn run(
     args: &[Bytes],
     now_ms: i64,
 ) -> Frame {
-    sess.handle.last_cmd.set(spec.name);
-    server.stats.count_command(spec.name);
-    let mut call = Call::new(args, sess.db, now_ms);
+    let full = server.commands.full_name(spec);
+    sess.handle.last_cmd.set(full);
+    server.stats.count_command(full);
+    if !server.watchers.is_empty() {
+        server.touch_before(sess.db, spec, args);
+    }
+    let start_db = sess.db;
+    let mut call = Call::new(args, start_db, now_ms);
+    call.resp3 = sess.proto == resp_codec::Protocol::Resp3;
     let reply = match spec.exec {
         Exec::Keyspace(h) => h(&mut server.ks, &mut call),
         Exec::Server(h) => h(server, sess, &mut call),
         Exec::Container(_) => introspect::command_all(server, sess, &mut call),
     };
-    let db = sess.db;
-    if call.db != sess.db {
+    // Only a handler that changed the call's database (SELECT) moves the
+    // client; EXEC's queued SELECTs have already updated the session.
+    if call.db != start_db {
         sess.db = call.db;
         sess.handle.db.set(call.db);
     }
-    server.record(db, spec, &call);
+    server.record(start_db, spec, &call);
     reply
 }
 

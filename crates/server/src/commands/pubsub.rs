@@ -109,7 +109,7 @@ pub fn unsubscribe(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Fram
     }
     let mut out = Vec::new();
     for ch in names {
-        if sess.handle.channels.borrow_mut().remove(&ch) {
+        if sess.handle.channels.borrow_mut().shift_remove(&ch) {
             forget(&mut s.channels, &ch, sess.handle.id);
         }
         out.push(confirm(
@@ -135,7 +135,7 @@ pub fn punsubscribe(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Fra
     }
     let mut out = Vec::new();
     for p in names {
-        if sess.handle.patterns.borrow_mut().remove(&p) {
+        if sess.handle.patterns.borrow_mut().shift_remove(&p) {
             forget(&mut s.patterns, &p, sess.handle.id);
         }
         out.push(confirm(
@@ -223,6 +223,11 @@ pub fn publish(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
 
 /// PUBSUB CHANNELS [pattern]
 pub fn channels(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
+    if c.argc() > 3 {
+        return reply::err_static(
+            "ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.",
+        );
+    }
     let pattern = (c.argc() > 2).then(|| c.arg(2));
     let mut names: Vec<&Bytes> = s
         .channels
@@ -235,13 +240,13 @@ pub fn channels(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame 
 
 /// PUBSUB NUMSUB [channel ...]
 pub fn numsub(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
-    let pairs = (2..c.argc())
-        .map(|i| {
-            let n = s.channels.get(c.arg(i)).map_or(0, Vec::len);
-            (Frame::Bulk(c.arg_bytes(i)), reply::count(n))
-        })
-        .collect();
-    Frame::Map(pairs)
+    // A flat array even in RESP3, as Redis 7.0 replies.
+    let mut out = Vec::new();
+    for i in 2..c.argc() {
+        out.push(Frame::Bulk(c.arg_bytes(i)));
+        out.push(reply::count(s.channels.get(c.arg(i)).map_or(0, Vec::len)));
+    }
+    Frame::Array(out)
 }
 
 /// PUBSUB NUMPAT
@@ -252,9 +257,9 @@ pub fn numpat(s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
 /// PUBSUB SHARDCHANNELS / SHARDNUMSUB: no sharded channels outside a cluster.
 pub fn shard_empty(_s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
     if c.arg(1).eq_ignore_ascii_case(b"shardnumsub") {
-        Frame::Map(
+        Frame::Array(
             (2..c.argc())
-                .map(|i| (Frame::Bulk(c.arg_bytes(i)), reply::int(0)))
+                .flat_map(|i| [Frame::Bulk(c.arg_bytes(i)), reply::int(0)])
                 .collect(),
         )
     } else {

@@ -62,6 +62,7 @@ pub fn exec(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
         return Frame::NullArray;
     }
     let mut replies = Vec::with_capacity(multi.queue.len());
+    sess.multi_exec = true;
     for args in &multi.queue {
         let r = match super::resolve_queued(s, args) {
             Some(spec) => super::run(s, sess, spec, args, c.now_ms),
@@ -72,6 +73,7 @@ pub fn exec(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
         }
         replies.push(r);
     }
+    sess.multi_exec = false;
     Frame::Array(replies)
 }
 

@@ -100,7 +100,13 @@ pub fn parse_value(d: &Directive, args: &[String], prev: Option<&Val>) -> Result
             } else {
                 raw.parse::<i64>().ok()
             }
-            .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
+            .ok_or_else(|| {
+                if matches!(d.kind, Kind::Mem { .. }) {
+                    "argument must be a memory value".to_string()
+                } else {
+                    "argument couldn't be parsed into an integer".to_string()
+                }
+            })?;
             if v < min || v > max {
                 return Err(format!(
                     "argument must be between {min} and {max} inclusive"
@@ -407,9 +413,16 @@ impl Config {
         Ok(())
     }
 
-    /// Every (name, value) pair whose name matches a CONFIG GET pattern.
+    /// Every (name, value) pair whose name matches a CONFIG GET pattern. A
+    /// pattern without wildcards is echoed back as typed, as Redis does.
     pub fn matching(&self, pattern: &str) -> Vec<(String, String)> {
         let mut out = Vec::new();
+        if !pattern.contains(['*', '?', '[']) {
+            if let Some(v) = self.get(pattern) {
+                out.push((pattern.to_string(), render(v)));
+            }
+            return out;
+        }
         for (d, v) in DIRECTIVES.iter().zip(&self.values) {
             for name in std::iter::once(&d.name).chain(d.aliases.iter()) {
                 if glob_match(pattern.as_bytes(), name.as_bytes(), true) {

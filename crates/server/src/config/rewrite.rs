@@ -26,7 +26,24 @@ fn lines_for(cfg: &Config, d: &table::Directive) -> Vec<String> {
             vec![format!("{} {}", d.name, render(v))]
         }
         Val::Str(s) if matches!(d.kind, Kind::Verbatim) => vec![format!("{} {s}", d.name)],
+        Val::Int(n) if matches!(d.kind, Kind::Mem { .. }) => {
+            vec![format!("{} {}", d.name, human_memory(*n))]
+        }
         other => vec![format!("{} {}", d.name, quote_if_needed(&render(other)))],
+    }
+}
+
+/// A byte count the way Redis writes it back: the largest exact unit.
+fn human_memory(n: i64) -> String {
+    const K: i64 = 1024;
+    if n != 0 && n % (K * K * K) == 0 {
+        format!("{}gb", n / (K * K * K))
+    } else if n != 0 && n % (K * K) == 0 {
+        format!("{}mb", n / (K * K))
+    } else if n != 0 && n % K == 0 {
+        format!("{}kb", n / K)
+    } else {
+        n.to_string()
     }
 }
 

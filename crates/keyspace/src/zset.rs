@@ -1,0 +1,998 @@
+//! Sorted sets: a member-to-score map plus an order-statistic tree keyed by
+//! (score, member), so lookups by member are O(1) and rank, select and range
+//! searches are O(log n).
+//!
+//! The tree is a treap (a binary search tree whose nodes also carry random
+//! priorities, kept in heap order) with subtree sizes, stored in an arena of
+//! nodes addressed by index: no `unsafe`, no reference counting, freed slots
+//! are reused.
+//!
+//! Redis keeps small sorted sets in a compact encoding (`listpack`) and
+//! reports it in `OBJECT ENCODING`; the encoding is visible in a few replies
+//! (`ZSCAN` returns everything at once, scores of `-0` lose their sign, lex
+//! range searches scan linearly), so [`ZSetValue`] remembers which encoding
+//! Redis would use and follows the same conversion rules.
+
+use std::cmp::Ordering;
+use std::hash::BuildHasher;
+
+use bytes::Bytes;
+use foldhash::fast::RandomState;
+use indexmap::IndexMap;
+
+use crate::value::EncodingLimits;
+
+const NIL: u32 = u32::MAX;
+
+#[derive(Debug, Clone)]
+struct Node {
+    score: f64,
+    member: Bytes,
+    left: u32,
+    right: u32,
+    size: u32,
+    prio: u64,
+}
+
+/// Compares two (score, member) entries in sorted-set order: by score, then
+/// by member bytes (shorter first when one is a prefix of the other).
+pub fn cmp_entry(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> Ordering {
+    match s1.partial_cmp(&s2) {
+        Some(Ordering::Equal) | None => m1.cmp(m2),
+        Some(o) => o,
+    }
+}
+
+/// An order-statistic tree of (score, member) entries with unique members.
+#[derive(Debug, Clone)]
+pub struct ZTree {
+    nodes: Vec<Node>,
+    free: Vec<u32>,
+    root: u32,
+    seed: u64,
+    counter: u64,
+}
+
+impl Default for ZTree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+impl ZTree {
+    /// An empty tree.
+    pub fn new() -> Self {
+        ZTree {
+            nodes: Vec::new(),
+            free: Vec::new(),
+            root: NIL,
+            // A per-process random seed: priorities must not be predictable
+            // from the insertion order, or a client could degrade the tree.
+            seed: RandomState::default().hash_one(0x5eed_u64),
+            counter: 0,
+        }
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.size(self.root) as usize
+    }
+
+    /// Whether the tree is empty.
+    pub fn is_empty(&self) -> bool {
+        self.root == NIL
+    }
+
+    fn node(&self, t: u32) -> &Node {
+        &self.nodes[t as usize]
+    }
+
+    fn node_mut(&mut self, t: u32) -> &mut Node {
+        &mut self.nodes[t as usize]
+    }
+
+    fn size(&self, t: u32) -> u32 {
+        if t == NIL {
+            0
+        } else {
+            self.node(t).size
+        }
+    }
+
+    fn fix(&mut self, t: u32) {
+        let n = self.node(t);
+        let s = 1 + self.size(n.left) + self.size(n.right);
+        self.node_mut(t).size = s;
+    }
+
+    fn alloc(&mut self, score: f64, member: Bytes) -> u32 {
+        self.counter = self.counter.wrapping_add(1);
+        let node = Node {
+            score,
+            member,
+            left: NIL,
+            right: NIL,
+            size: 1,
+            prio: splitmix64(self.seed ^ self.counter),
+        };
+        match self.free.pop() {
+            Some(i) => {
+                self.nodes[i as usize] = node;
+                i
+            }
+            None => {
+                self.nodes.push(node);
+                u32::try_from(self.nodes.len() - 1).unwrap_or(NIL - 1)
+            }
+        }
+    }
+
+    fn release(&mut self, t: u32) {
+        let n = self.node_mut(t);
+        n.member = Bytes::new();
+        n.left = NIL;
+        n.right = NIL;
+        self.free.push(t);
+    }
+
+    fn merge(&mut self, a: u32, b: u32) -> u32 {
+        if a == NIL {
+            return b;
+        }
+        if b == NIL {
+            return a;
+        }
+        if self.node(a).prio > self.node(b).prio {
+            let r = self.node(a).right;
+            let m = self.merge(r, b);
+            self.node_mut(a).right = m;
+            self.fix(a);
+            a
+        } else {
+            let l = self.node(b).left;
+            let m = self.merge(a, l);
+            self.node_mut(b).left = m;
+            self.fix(b);
+            b
+        }
+    }
+
+    /// Splits `t` into the entries ordered before (score, member) and the rest.
+    fn split_before(&mut self, t: u32, score: f64, member: &[u8]) -> (u32, u32) {
+        if t == NIL {
+            return (NIL, NIL);
+        }
+        let n = self.node(t);
+        if cmp_entry(n.score, &n.member, score, member) == Ordering::Less {
+            let r = n.right;
+            let (a, b) = self.split_before(r, score, member);
+            self.node_mut(t).right = a;
+            self.fix(t);
+            (t, b)
+        } else {
+            let l = n.left;
+            let (a, b) = self.split_before(l, score, member);
+            self.node_mut(t).left = b;
+            self.fix(t);
+            (a, t)
+        }
+    }
+
+    /// Splits `t` into its first `k` entries and the rest.
+    fn split_rank(&mut self, t: u32, k: u32) -> (u32, u32) {
+        if t == NIL {
+            return (NIL, NIL);
+        }
+        let n = self.node(t);
+        let ls = self.size(n.left);
+        if k <= ls {
+            let l = n.left;
+            let (a, b) = self.split_rank(l, k);
+            self.node_mut(t).left = b;
+            self.fix(t);
+            (a, t)
+        } else {
+            let r = n.right;
+            let (a, b) = self.split_rank(r, k - ls - 1);
+            self.node_mut(t).right = a;
+            self.fix(t);
+            (t, b)
+        }
+    }
+
+    /// Inserts an entry; the member must not be present already.
+    pub fn insert(&mut self, score: f64, member: Bytes) {
+        let (l, r) = self.split_before(self.root, score, &member);
+        let n = self.alloc(score, member);
+        let left = self.merge(l, n);
+        self.root = self.merge(left, r);
+    }
+
+    /// Removes the entry (score, member); returns whether it was present.
+    pub fn remove(&mut self, score: f64, member: &[u8]) -> bool {
+        let (l, r) = self.split_before(self.root, score, member);
+        let (m, rest) = self.split_rank(r, 1);
+        let found = m != NIL && {
+            let n = self.node(m);
+            cmp_entry(n.score, &n.member, score, member) == Ordering::Equal
+        };
+        if found {
+            self.release(m);
+            self.root = self.merge(l, rest);
+        } else {
+            let right = self.merge(m, rest);
+            self.root = self.merge(l, right);
+        }
+        found
+    }
+
+    /// Removes the entries with ranks `start..start + count` and returns
+    /// their members in order.
+    pub fn remove_rank_range(&mut self, start: usize, count: usize) -> Vec<Bytes> {
+        let to_u32 = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+        let (l, r) = self.split_rank(self.root, to_u32(start));
+        let (m, rest) = self.split_rank(r, to_u32(count));
+        let mut out = Vec::with_capacity(self.size(m) as usize);
+        // In-order walk of the detached subtree, releasing its nodes.
+        let mut stack = Vec::new();
+        let mut t = m;
+        loop {
+            while t != NIL {
+                stack.push(t);
+                t = self.node(t).left;
+            }
+            let Some(x) = stack.pop() else { break };
+            t = self.node(x).right;
+            out.push(std::mem::take(&mut self.node_mut(x).member));
+            self.release(x);
+        }
+        self.root = self.merge(l, rest);
+        out
+    }
+
+    /// The 0-based rank of (score, member), if present.
+    pub fn rank(&self, score: f64, member: &[u8]) -> Option<usize> {
+        let mut t = self.root;
+        let mut r = 0usize;
+        while t != NIL {
+            let n = self.node(t);
+            match cmp_entry(score, member, n.score, &n.member) {
+                Ordering::Less => t = n.left,
+                Ordering::Greater => {
+                    r += self.size(n.left) as usize + 1;
+                    t = n.right;
+                }
+                Ordering::Equal => return Some(r + self.size(n.left) as usize),
+            }
+        }
+        None
+    }
+
+    /// How many leading entries satisfy `pred`, which must hold for a
+    /// prefix of the order (true, ..., true, false, ..., false).
+    pub fn count_prefix(&self, mut pred: impl FnMut(f64, &Bytes) -> bool) -> usize {
+        let mut t = self.root;
+        let mut r = 0usize;
+        while t != NIL {
+            let n = self.node(t);
+            if pred(n.score, &n.member) {
+                r += self.size(n.left) as usize + 1;
+                t = n.right;
+            } else {
+                t = n.left;
+            }
+        }
+        r
+    }
+
+    /// The entry of 0-based rank `rank`.
+    pub fn select(&self, rank: usize) -> Option<(f64, &Bytes)> {
+        let mut t = self.root;
+        let mut r = rank;
+        while t != NIL {
+            let n = self.node(t);
+            let ls = self.size(n.left) as usize;
+            match r.cmp(&ls) {
+                Ordering::Less => t = n.left,
+                Ordering::Equal => return Some((n.score, &n.member)),
+                Ordering::Greater => {
+                    r -= ls + 1;
+                    t = n.right;
+                }
+            }
+        }
+        None
+    }
+
+    /// Iterates from the entry of rank `rank` towards higher ranks, or
+    /// towards lower ranks when `rev` is set.
+    pub fn iter_from(&self, rank: usize, rev: bool) -> ZIter<'_> {
+        let mut it = ZIter {
+            tree: self,
+            stack: Vec::new(),
+            rev,
+        };
+        if rank >= self.len() {
+            return it;
+        }
+        let mut t = self.root;
+        let mut r = rank;
+        while t != NIL {
+            let n = self.node(t);
+            let ls = self.size(n.left) as usize;
+            match (r.cmp(&ls), rev) {
+                (Ordering::Equal, _) => {
+                    it.stack.push(t);
+                    break;
+                }
+                (Ordering::Less, false) => {
+                    it.stack.push(t);
+                    t = n.left;
+                }
+                (Ordering::Less, true) => t = n.left,
+                (Ordering::Greater, false) => {
+                    r -= ls + 1;
+                    t = n.right;
+                }
+                (Ordering::Greater, true) => {
+                    it.stack.push(t);
+                    r -= ls + 1;
+                    t = n.right;
+                }
+            }
+        }
+        it
+    }
+
+    /// Iterates over all entries in order.
+    pub fn iter(&self) -> ZIter<'_> {
+        self.iter_from(0, false)
+    }
+}
+
+/// An in-order iterator over a [`ZTree`], forwards or backwards.
+#[derive(Debug)]
+pub struct ZIter<'a> {
+    tree: &'a ZTree,
+    stack: Vec<u32>,
+    rev: bool,
+}
+
+impl<'a> Iterator for ZIter<'a> {
+    type Item = (f64, &'a Bytes);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let t = self.stack.pop()?;
+        let tree = self.tree;
+        let n = tree.node(t);
+        let mut c = if self.rev { n.left } else { n.right };
+        while c != NIL {
+            self.stack.push(c);
+            let cn = tree.node(c);
+            c = if self.rev { cn.right } else { cn.left };
+        }
+        Some((n.score, &n.member))
+    }
+}
+
+/// A score interval as `ZRANGEBYSCORE` takes it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoreRange {
+    /// Lower bound.
+    pub min: f64,
+    /// Upper bound.
+    pub max: f64,
+    /// Whether the lower bound is excluded.
+    pub minex: bool,
+    /// Whether the upper bound is excluded.
+    pub maxex: bool,
+}
+
+impl ScoreRange {
+    /// Whether `v` is at or above the lower bound.
+    pub fn gte_min(&self, v: f64) -> bool {
+        if self.minex {
+            v > self.min
+        } else {
+            v >= self.min
+        }
+    }
+
+    /// Whether `v` is at or below the upper bound.
+    pub fn lte_max(&self, v: f64) -> bool {
+        if self.maxex {
+            v < self.max
+        } else {
+            v <= self.max
+        }
+    }
+
+    /// Whether no value can be in the range.
+    pub fn is_empty(&self) -> bool {
+        self.min > self.max || (self.min == self.max && (self.minex || self.maxex))
+    }
+}
+
+/// One end of a lexicographic range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LexValue {
+    /// `-`: below every string.
+    Min,
+    /// `+`: above every string.
+    Max,
+    /// A string bound.
+    Str(Bytes),
+}
+
+/// A member interval as `ZRANGEBYLEX` takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LexRange {
+    /// Lower bound.
+    pub min: LexValue,
+    /// Upper bound.
+    pub max: LexValue,
+    /// Whether the lower bound is excluded.
+    pub minex: bool,
+    /// Whether the upper bound is excluded.
+    pub maxex: bool,
+}
+
+fn cmp_lex(a: &LexValue, b: &LexValue) -> Ordering {
+    match (a, b) {
+        (LexValue::Min, LexValue::Min) | (LexValue::Max, LexValue::Max) => Ordering::Equal,
+        (LexValue::Min, _) | (_, LexValue::Max) => Ordering::Less,
+        (LexValue::Max, _) | (_, LexValue::Min) => Ordering::Greater,
+        (LexValue::Str(x), LexValue::Str(y)) => x.cmp(y),
+    }
+}
+
+fn cmp_member(m: &[u8], b: &LexValue) -> Ordering {
+    match b {
+        LexValue::Min => Ordering::Greater,
+        LexValue::Max => Ordering::Less,
+        LexValue::Str(s) => m.cmp(s),
+    }
+}
+
+impl LexRange {
+    /// Parses one bound: `-`, `+`, `[value` or `(value`.
+    pub fn parse_item(item: &[u8]) -> Option<(LexValue, bool)> {
+        match item.split_first() {
+            Some((b'+', [])) => Some((LexValue::Max, true)),
+            Some((b'-', [])) => Some((LexValue::Min, true)),
+            Some((b'(', rest)) => Some((LexValue::Str(Bytes::copy_from_slice(rest)), true)),
+            Some((b'[', rest)) => Some((LexValue::Str(Bytes::copy_from_slice(rest)), false)),
+            _ => None,
+        }
+    }
+
+    /// Parses a `min max` pair.
+    pub fn parse(min: &[u8], max: &[u8]) -> Option<LexRange> {
+        let (min, minex) = Self::parse_item(min)?;
+        let (max, maxex) = Self::parse_item(max)?;
+        Some(LexRange {
+            min,
+            max,
+            minex,
+            maxex,
+        })
+    }
+
+    /// Whether `m` is at or above the lower bound.
+    pub fn gte_min(&self, m: &[u8]) -> bool {
+        let c = cmp_member(m, &self.min);
+        if self.minex {
+            c == Ordering::Greater
+        } else {
+            c != Ordering::Less
+        }
+    }
+
+    /// Whether `m` is at or below the upper bound.
+    pub fn lte_max(&self, m: &[u8]) -> bool {
+        let c = cmp_member(m, &self.max);
+        if self.maxex {
+            c == Ordering::Less
+        } else {
+            c != Ordering::Greater
+        }
+    }
+
+    /// Whether no string can be in the range.
+    pub fn is_empty(&self) -> bool {
+        match cmp_lex(&self.min, &self.max) {
+            Ordering::Greater => true,
+            Ordering::Equal => self.minex || self.maxex,
+            Ordering::Less => false,
+        }
+    }
+}
+
+/// A sorted set value.
+#[derive(Debug, Clone)]
+pub struct ZSetValue {
+    dict: IndexMap<Bytes, f64, RandomState>,
+    tree: ZTree,
+    listpack: bool,
+}
+
+impl PartialEq for ZSetValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.dict.len() == other.dict.len()
+            && self.dict.iter().all(|(m, s)| {
+                other
+                    .dict
+                    .get(m)
+                    .is_some_and(|o| o.to_bits() == s.to_bits())
+            })
+    }
+}
+
+/// The score a compact (listpack) sorted set keeps: Redis stores integral
+/// scores as integers there, so `-0` loses its sign.
+fn listpack_score(s: f64) -> f64 {
+    if s == 0.0 {
+        0.0
+    } else {
+        s
+    }
+}
+
+impl ZSetValue {
+    /// An empty sorted set in the compact encoding (`listpack`) or not.
+    pub fn new(listpack: bool) -> Self {
+        ZSetValue {
+            dict: IndexMap::default(),
+            tree: ZTree::new(),
+            listpack,
+        }
+    }
+
+    /// An empty sorted set with the encoding Redis gives a new set whose
+    /// first member has length `first_len` (ZADD's rule).
+    pub fn for_first_member(first_len: usize, lim: &EncodingLimits) -> Self {
+        Self::new(lim.zset_max_listpack_entries != 0 && first_len <= lim.zset_max_listpack_value)
+    }
+
+    /// Builds a sorted set from (member, score) pairs (later duplicates
+    /// win), choosing the encoding from its final size as Redis does when
+    /// it stores a computed result.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (Bytes, f64)>, lim: &EncodingLimits) -> Self {
+        let mut z = ZSetValue::new(false);
+        for (m, s) in pairs {
+            match z.dict.get(&m).copied() {
+                Some(old) => {
+                    if old.to_bits() != s.to_bits() {
+                        z.tree.remove(old, &m);
+                        z.tree.insert(s, m.clone());
+                        z.dict.insert(m, s);
+                    }
+                }
+                None => {
+                    z.tree.insert(s, m.clone());
+                    z.dict.insert(m, s);
+                }
+            }
+        }
+        z.convert_to_listpack_if_fits(lim);
+        z
+    }
+
+    /// Whether Redis would keep this set in the compact encoding.
+    pub fn is_listpack(&self) -> bool {
+        self.listpack
+    }
+
+    /// The name `OBJECT ENCODING` reports.
+    pub fn encoding(&self) -> &'static str {
+        if self.listpack {
+            "listpack"
+        } else {
+            "skiplist"
+        }
+    }
+
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.dict.len()
+    }
+
+    /// Whether there are no members.
+    pub fn is_empty(&self) -> bool {
+        self.dict.is_empty()
+    }
+
+    /// A member's score.
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        self.dict.get(member).copied()
+    }
+
+    /// Switches to the hash table + skip list encoding (never reverted).
+    pub fn convert_to_skiplist(&mut self) {
+        self.listpack = false;
+    }
+
+    /// Switches to the compact encoding if the set is small enough (what
+    /// Redis does for the results of ZUNIONSTORE and friends).
+    pub fn convert_to_listpack_if_fits(&mut self, lim: &EncodingLimits) {
+        if self.listpack {
+            return;
+        }
+        let maxlen = self.dict.keys().map(|m| m.len()).max().unwrap_or(0);
+        if self.len() <= lim.zset_max_listpack_entries && maxlen <= lim.zset_max_listpack_value {
+            self.listpack = true;
+            let negzero: Vec<Bytes> = self
+                .dict
+                .iter()
+                .filter(|(_, s)| **s == 0.0 && s.is_sign_negative())
+                .map(|(m, _)| m.clone())
+                .collect();
+            for m in negzero {
+                if let Some(s) = self.dict.get_mut(&m) {
+                    *s = 0.0;
+                }
+                self.tree.remove(-0.0, &m);
+                self.tree.insert(0.0, m);
+            }
+        }
+    }
+
+    /// Adds a member that is not present yet, converting the encoding
+    /// first if the set would outgrow the compact one.
+    pub fn insert_new(&mut self, member: Bytes, score: f64, lim: &EncodingLimits) {
+        if self.listpack
+            && (self.len() + 1 > lim.zset_max_listpack_entries
+                || member.len() > lim.zset_max_listpack_value)
+        {
+            self.listpack = false;
+        }
+        let score = if self.listpack {
+            listpack_score(score)
+        } else {
+            score
+        };
+        self.tree.insert(score, member.clone());
+        self.dict.insert(member, score);
+    }
+
+    /// Changes an existing member's score.
+    pub fn update_score(&mut self, member: &[u8], score: f64) {
+        let score = if self.listpack {
+            listpack_score(score)
+        } else {
+            score
+        };
+        if let Some((_, m, s)) = self.dict.get_full_mut(member) {
+            let old = *s;
+            *s = score;
+            let m = m.clone();
+            self.tree.remove(old, &m);
+            self.tree.insert(score, m);
+        }
+    }
+
+    /// Removes a member; returns whether it was present.
+    pub fn remove(&mut self, member: &[u8]) -> bool {
+        match self.dict.swap_remove(member) {
+            Some(s) => {
+                self.tree.remove(s, member);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The 0-based rank of a member.
+    pub fn rank(&self, member: &[u8]) -> Option<usize> {
+        let s = self.score(member)?;
+        self.tree.rank(s, member)
+    }
+
+    /// The entry of 0-based rank `rank`: (member, score).
+    pub fn by_rank(&self, rank: usize) -> Option<(&Bytes, f64)> {
+        self.tree.select(rank).map(|(s, m)| (m, s))
+    }
+
+    /// Iterates (score, member) from rank `rank`, forwards or backwards.
+    pub fn iter_from(&self, rank: usize, rev: bool) -> ZIter<'_> {
+        self.tree.iter_from(rank, rev)
+    }
+
+    /// Iterates (score, member) in order.
+    pub fn iter(&self) -> ZIter<'_> {
+        self.tree.iter()
+    }
+
+    /// Iterates (member, score) in hash order (what the digest needs).
+    pub fn iter_unordered(&self) -> impl Iterator<Item = (&Bytes, f64)> {
+        self.dict.iter().map(|(m, s)| (m, *s))
+    }
+
+    /// Removes ranks `start..=end` (valid, inclusive); returns how many.
+    pub fn remove_rank_range(&mut self, start: usize, end: usize) -> usize {
+        let removed = self.tree.remove_rank_range(start, end + 1 - start);
+        for m in &removed {
+            self.dict.swap_remove(m);
+        }
+        removed.len()
+    }
+
+    /// Rank of the first entry within the score range.
+    pub fn first_in_score_range(&self, r: &ScoreRange) -> Option<usize> {
+        if r.is_empty() || self.is_empty() {
+            return None;
+        }
+        let i = self.tree.count_prefix(|s, _| !r.gte_min(s));
+        let (s, _) = self.tree.select(i)?;
+        r.lte_max(s).then_some(i)
+    }
+
+    /// Rank of the last entry within the score range.
+    pub fn last_in_score_range(&self, r: &ScoreRange) -> Option<usize> {
+        if r.is_empty() || self.is_empty() {
+            return None;
+        }
+        let n = self.tree.count_prefix(|s, _| r.lte_max(s));
+        let i = n.checked_sub(1)?;
+        let (s, _) = self.tree.select(i)?;
+        r.gte_min(s).then_some(i)
+    }
+
+    fn lex_in_range(&self, r: &LexRange) -> bool {
+        if r.is_empty() {
+            return false;
+        }
+        let (Some((_, last)), Some((_, first))) = (
+            self.tree.select(self.len().wrapping_sub(1)),
+            self.tree.select(0),
+        ) else {
+            return false;
+        };
+        r.gte_min(last) && r.lte_max(first)
+    }
+
+    /// Rank of the first entry within the lex range. Like Redis, the
+    /// compact encoding scans from the head, the other one searches the
+    /// tree (the results only differ when scores differ, where Redis's
+    /// answer is not specified).
+    pub fn first_in_lex_range(&self, r: &LexRange) -> Option<usize> {
+        if !self.lex_in_range(r) {
+            return None;
+        }
+        let (i, m) = if self.listpack {
+            self.tree
+                .iter()
+                .enumerate()
+                .find(|(_, (_, m))| r.gte_min(m))
+                .map(|(i, (_, m))| (i, m))?
+        } else {
+            let i = self.tree.count_prefix(|_, m| !r.gte_min(m));
+            (i, self.tree.select(i)?.1)
+        };
+        r.lte_max(m).then_some(i)
+    }
+
+    /// Rank of the last entry within the lex range (see
+    /// [`ZSetValue::first_in_lex_range`]).
+    pub fn last_in_lex_range(&self, r: &LexRange) -> Option<usize> {
+        if !self.lex_in_range(r) {
+            return None;
+        }
+        let len = self.len();
+        let (i, m) = if self.listpack {
+            self.tree
+                .iter_from(len - 1, true)
+                .enumerate()
+                .find(|(_, (_, m))| r.lte_max(m))
+                .map(|(k, (_, m))| (len - 1 - k, m))?
+        } else {
+            let n = self.tree.count_prefix(|_, m| r.lte_max(m));
+            let i = n.checked_sub(1)?;
+            (i, self.tree.select(i)?.1)
+        };
+        r.gte_min(m).then_some(i)
+    }
+
+    /// The rank of the first member at or above the lex range's minimum,
+    /// found by descending the tree (as a skip list walk does; meaningful
+    /// when all scores are equal).
+    pub fn lex_rank_first_gte_min(&self, r: &LexRange) -> usize {
+        self.tree.count_prefix(|_, m| !r.gte_min(m))
+    }
+
+    /// The member at position `index` of the hash order, with its score
+    /// (for random picks).
+    pub fn member_at(&self, index: usize) -> Option<(&Bytes, f64)> {
+        self.dict.get_index(index).map(|(m, s)| (m, *s))
+    }
+
+    /// One `ZSCAN` step over the hash-table encoding: visits up to `count`
+    /// members walking down from `cursor` (0 starts at the end) and returns
+    /// the next cursor (0 when done). Members present for a whole scan are
+    /// always returned.
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Bytes, f64)) -> u64 {
+        scan_positions(self.dict.len(), cursor, count, |i| {
+            if let Some((m, s)) = self.dict.get_index(i) {
+                visit(m, *s);
+            }
+        })
+    }
+
+    /// Approximate heap bytes.
+    pub fn heap_size(&self) -> usize {
+        self.dict.keys().map(|m| m.len() + 64).sum()
+    }
+}
+
+/// The positional scan shared by the hash-table encodings: positions are
+/// visited from the end towards the start, so an entry present for a whole
+/// scan is never skipped when others are swap-removed (it only ever moves to
+/// a lower position) and entries added later (at the end) may be missed.
+pub fn scan_positions(len: usize, cursor: u64, count: usize, mut visit: impl FnMut(usize)) -> u64 {
+    let len = len as u64;
+    let mut pos = if cursor == 0 || cursor > len {
+        len
+    } else {
+        cursor
+    };
+    let mut visited = 0;
+    while pos > 0 && visited < count {
+        pos -= 1;
+        visit(pos as usize);
+        visited += 1;
+    }
+    pos
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn model_sorted(model: &[(f64, Vec<u8>)]) -> Vec<(f64, Vec<u8>)> {
+        let mut v = model.to_vec();
+        v.sort_by(|a, b| cmp_entry(a.0, &a.1, b.0, &b.1));
+        v
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(i8, u8),
+        Remove(i8, u8),
+        RemoveRange(u8, u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (any::<i8>(), any::<u8>()).prop_map(|(s, m)| Op::Insert(s % 8, m % 40)),
+            2 => (any::<i8>(), any::<u8>()).prop_map(|(s, m)| Op::Remove(s % 8, m % 40)),
+            1 => (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Op::RemoveRange(a % 20, b % 6)),
+        ]
+    }
+
+    fn check(tree: &ZTree, model: &[(f64, Vec<u8>)]) -> Result<(), TestCaseError> {
+        let sorted = model_sorted(model);
+        prop_assert_eq!(tree.len(), sorted.len());
+        let got: Vec<(f64, Vec<u8>)> = tree.iter().map(|(s, m)| (s, m.to_vec())).collect();
+        prop_assert_eq!(&got, &sorted);
+        let back: Vec<(f64, Vec<u8>)> = if sorted.is_empty() {
+            Vec::new()
+        } else {
+            tree.iter_from(sorted.len() - 1, true)
+                .map(|(s, m)| (s, m.to_vec()))
+                .collect()
+        };
+        let mut rev = sorted.clone();
+        rev.reverse();
+        prop_assert_eq!(&back, &rev);
+        for (i, (s, m)) in sorted.iter().enumerate() {
+            prop_assert_eq!(tree.rank(*s, m), Some(i));
+            let sel = tree.select(i).map(|(s, m)| (s, m.to_vec()));
+            prop_assert_eq!(sel, Some((*s, m.clone())));
+            let fwd: Vec<Vec<u8>> = tree.iter_from(i, false).map(|(_, m)| m.to_vec()).collect();
+            let want: Vec<Vec<u8>> = sorted[i..].iter().map(|(_, m)| m.clone()).collect();
+            prop_assert_eq!(fwd, want);
+            let bwd: Vec<Vec<u8>> = tree.iter_from(i, true).map(|(_, m)| m.to_vec()).collect();
+            let want: Vec<Vec<u8>> = sorted[..=i].iter().rev().map(|(_, m)| m.clone()).collect();
+            prop_assert_eq!(bwd, want);
+        }
+        prop_assert!(tree.select(sorted.len()).is_none());
+        for bound in -9i32..9 {
+            let b = f64::from(bound);
+            let n = tree.count_prefix(|s, _| s < b);
+            prop_assert_eq!(n, sorted.iter().filter(|(s, _)| *s < b).count());
+        }
+        Ok(())
+    }
+
+    proptest! {
+        /// The tree agrees with a sorted Vec model on insert, remove,
+        /// range removal, rank, select, iteration and prefix counts.
+        #[test]
+        fn tree_matches_sorted_vec_model(ops in proptest::collection::vec(op(), 0..200)) {
+            let mut tree = ZTree::new();
+            let mut model: Vec<(f64, Vec<u8>)> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Insert(s, m) => {
+                        let member = vec![b'm', m];
+                        if model.iter().all(|(_, x)| *x != member) {
+                            tree.insert(f64::from(s), Bytes::from(member.clone()));
+                            model.push((f64::from(s), member));
+                        }
+                    }
+                    Op::Remove(s, m) => {
+                        let member = vec![b'm', m];
+                        let pos = model.iter().position(|(x, y)| *x == f64::from(s) && *y == member);
+                        let removed = tree.remove(f64::from(s), &member);
+                        prop_assert_eq!(removed, pos.is_some());
+                        if let Some(p) = pos { model.remove(p); }
+                    }
+                    Op::RemoveRange(start, count) => {
+                        let sorted = model_sorted(&model);
+                        let start = usize::from(start).min(sorted.len());
+                        let count = usize::from(count).min(sorted.len() - start);
+                        let got = tree.remove_rank_range(start, count);
+                        let want: Vec<Vec<u8>> = sorted[start..start + count].iter().map(|(_, m)| m.clone()).collect();
+                        prop_assert_eq!(got.iter().map(|b| b.to_vec()).collect::<Vec<_>>(), want.clone());
+                        model.retain(|(_, m)| !want.contains(m));
+                    }
+                }
+                check(&tree, &model)?;
+            }
+        }
+    }
+
+    #[test]
+    fn ranges_follow_redis_rules() {
+        let lim = EncodingLimits::default();
+        let mut z = ZSetValue::new(true);
+        for (m, s) in [("a", 1.0), ("b", 2.0), ("c", 2.0), ("d", 3.0)] {
+            z.insert_new(Bytes::from(m), s, &lim);
+        }
+        let r = |min, max, minex, maxex| ScoreRange {
+            min,
+            max,
+            minex,
+            maxex,
+        };
+        assert_eq!(z.first_in_score_range(&r(2.0, 3.0, false, false)), Some(1));
+        assert_eq!(z.last_in_score_range(&r(2.0, 3.0, false, true)), Some(2));
+        assert_eq!(z.first_in_score_range(&r(2.0, 2.0, true, false)), None);
+        assert_eq!(z.first_in_score_range(&r(3.5, 9.0, false, false)), None);
+        let lex = |a: &str, b: &str| {
+            LexRange::parse(a.as_bytes(), b.as_bytes()).unwrap_or(LexRange {
+                min: LexValue::Max,
+                max: LexValue::Min,
+                minex: true,
+                maxex: true,
+            })
+        };
+        assert_eq!(z.first_in_lex_range(&lex("[b", "+")), Some(1));
+        assert_eq!(z.last_in_lex_range(&lex("-", "(d")), Some(2));
+        assert_eq!(z.first_in_lex_range(&lex("+", "-")), None);
+        assert!(LexRange::parse(b"b", b"+").is_none());
+        assert!(LexRange::parse(b"[b", b"+x").is_none());
+    }
+
+    #[test]
+    fn listpack_drops_negative_zero() {
+        let lim = EncodingLimits::default();
+        let mut z = ZSetValue::new(true);
+        z.insert_new(Bytes::from("a"), -0.0, &lim);
+        assert!(z.score(b"a").is_some_and(|s| s.is_sign_positive()));
+        let mut z = ZSetValue::new(false);
+        z.insert_new(Bytes::from("a"), -0.0, &lim);
+        assert!(z.score(b"a").is_some_and(|s| s.is_sign_negative()));
+        z.convert_to_listpack_if_fits(&lim);
+        assert!(z.is_listpack());
+        assert!(z.score(b"a").is_some_and(|s| s.is_sign_positive()));
+    }
+}

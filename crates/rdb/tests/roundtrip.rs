@@ -1,0 +1,206 @@
+//! Property tests: random data sets of every type go through the writer and
+//! come back identical through the reader, however the stream is chunked;
+//! DUMP payloads round-trip too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bytes::{Bytes, BytesMut};
+use common::{normalized, read_chunked};
+use proptest::prelude::*;
+use rdb::{
+    dump_payload, parse_dump_payload, EncodingLimits, RdbEntry, RdbEvent, RdbValue, RdbWriter,
+    ReaderOptions, WriterOptions,
+};
+
+/// Strings that exercise every string encoding: short binary, canonical
+/// and non-canonical integers, long compressible and incompressible runs.
+fn blob() -> impl Strategy<Value = Bytes> {
+    prop_oneof![
+        4 => proptest::collection::vec(any::<u8>(), 0..24).prop_map(Bytes::from),
+        2 => any::<i64>().prop_map(|i| Bytes::from(i.to_string())),
+        2 => (-300i64..300).prop_map(|i| Bytes::from(i.to_string())),
+        1 => (0u8..4, 0usize..3).prop_map(|(d, z)| Bytes::from(format!("{}{d}", "0".repeat(z)))),
+        1 => (any::<u8>(), 20usize..400).prop_map(|(c, n)| Bytes::from(vec![c; n])),
+        1 => proptest::collection::vec(any::<u8>(), 60..300).prop_map(Bytes::from),
+    ]
+}
+
+fn score() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        any::<f64>().prop_filter("NaN is not a valid score", |d| !d.is_nan()),
+        Just(f64::INFINITY),
+        Just(f64::NEG_INFINITY),
+        Just(0.0),
+        Just(-0.0),
+        (-1000i32..1000).prop_map(f64::from),
+        (-1000i32..1000).prop_map(|i| f64::from(i) / 7.0),
+        any::<i64>().prop_map(|i| i as f64),
+    ]
+}
+
+/// Sizes mostly small, sometimes across the encoding thresholds.
+fn size() -> impl Strategy<Value = usize> {
+    prop_oneof![8 => 1usize..12, 1 => 100usize..700]
+}
+
+fn value() -> impl Strategy<Value = RdbValue> {
+    prop_oneof![
+        blob().prop_map(RdbValue::String),
+        size()
+            .prop_flat_map(|n| proptest::collection::vec(blob(), n))
+            .prop_map(RdbValue::List),
+        size()
+            .prop_flat_map(|n| proptest::collection::btree_set(any::<i64>(), n))
+            .prop_map(|s| RdbValue::Set(
+                s.into_iter().map(|i| Bytes::from(i.to_string())).collect()
+            )),
+        size()
+            .prop_flat_map(|n| proptest::collection::btree_set(blob(), n))
+            .prop_map(|s: BTreeSet<Bytes>| RdbValue::Set(s.into_iter().collect())),
+        size()
+            .prop_flat_map(|n| proptest::collection::btree_map(blob(), score(), n))
+            .prop_map(|m: BTreeMap<Bytes, f64>| RdbValue::SortedSet(m.into_iter().collect())),
+        size()
+            .prop_flat_map(|n| proptest::collection::btree_map(blob(), blob(), n))
+            .prop_map(|m: BTreeMap<Bytes, Bytes>| RdbValue::Hash(m.into_iter().collect())),
+    ]
+}
+
+fn entry_meta() -> impl Strategy<Value = (Option<i64>, Option<u64>, Option<u8>)> {
+    (
+        proptest::option::of(any::<i64>()),
+        proptest::option::of(0u64..1 << 40),
+        proptest::option::of(any::<u8>()),
+    )
+}
+
+/// Databases, each with keys (unique within the database) and values.
+fn data_set() -> impl Strategy<Value = BTreeMap<u64, Vec<RdbEntry>>> {
+    proptest::collection::btree_map(
+        prop_oneof![Just(0u64), 1u64..16, 16u64..100_000],
+        proptest::collection::btree_map(blob(), (value(), entry_meta()), 0..6),
+        0..4,
+    )
+    .prop_map(|dbs| {
+        dbs.into_iter()
+            .map(|(db, keys)| {
+                let entries = keys
+                    .into_iter()
+                    .map(|(key, (value, (expire_ms, idle_secs, freq)))| RdbEntry {
+                        key,
+                        value,
+                        expire_ms,
+                        idle_secs,
+                        freq,
+                    })
+                    .collect();
+                (db, entries)
+            })
+            .collect()
+    })
+}
+
+fn write(dbs: &BTreeMap<u64, Vec<RdbEntry>>, opts: WriterOptions, drain_at: usize) -> Vec<u8> {
+    let mut w = RdbWriter::new(opts);
+    let mut out = BytesMut::new();
+    let mut file = Vec::new();
+    w.write_header(&mut out);
+    w.write_aux(b"redis-ver", b"7.0.15", &mut out);
+    for (db, entries) in dbs {
+        w.write_select_db(*db, &mut out);
+        let expiring = entries.iter().filter(|e| e.expire_ms.is_some()).count();
+        w.write_resize_db(entries.len() as u64, expiring as u64, &mut out);
+        for e in entries {
+            w.write_entry(e, &mut out).unwrap();
+            if out.len() >= drain_at {
+                file.extend_from_slice(&out.split());
+            }
+        }
+    }
+    w.write_eof(&mut out);
+    file.extend_from_slice(&out);
+    file
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 20, ..ProptestConfig::default() })]
+
+    #[test]
+    fn written_data_reads_back_identically(
+        dbs in data_set(),
+        compression in any::<bool>(),
+        checksum in any::<bool>(),
+        chunks in proptest::collection::vec(1usize..5000, 1..8),
+        drain_at in 1usize..10_000,
+    ) {
+        let opts = WriterOptions { compression, checksum, ..WriterOptions::default() };
+        let file = write(&dbs, opts, drain_at);
+        let events = read_chunked(&file, &chunks, ReaderOptions::default()).unwrap();
+        let mut got: BTreeMap<u64, Vec<RdbEntry>> = BTreeMap::new();
+        let mut db = None;
+        for (ev, _) in &events {
+            match ev {
+                RdbEvent::SelectDb(n) => {
+                    db = Some(*n);
+                    got.entry(*n).or_default();
+                }
+                RdbEvent::Entry(e) => got.get_mut(&db.unwrap()).unwrap().push(e.clone()),
+                RdbEvent::Eof { checksum: c } => prop_assert_eq!(c.is_some(), checksum),
+                _ => {}
+            }
+        }
+        prop_assert_eq!(got.len(), dbs.len());
+        for (n, want) in &dbs {
+            let have = &got[n];
+            prop_assert_eq!(have.len(), want.len());
+            for (h, w) in have.iter().zip(want) {
+                prop_assert_eq!(&h.key, &w.key);
+                prop_assert_eq!(normalized(&h.value), normalized(&w.value));
+                prop_assert_eq!((h.expire_ms, h.idle_secs, h.freq), (w.expire_ms, w.idle_secs, w.freq));
+            }
+        }
+        // The same data set always produces the same bytes.
+        prop_assert_eq!(write(&dbs, WriterOptions { compression, checksum, ..WriterOptions::default() }, 1 << 20), file);
+    }
+
+    #[test]
+    fn dump_payloads_round_trip(v in value()) {
+        let payload = dump_payload(&v);
+        prop_assert_eq!(normalized(&parse_dump_payload(&payload).unwrap()), normalized(&v));
+    }
+
+    #[test]
+    fn non_default_limits_still_round_trip(
+        v in value(),
+        fill in prop_oneof![-6i64..0, 0i64..20],
+        entries in 0usize..20,
+        len in 0usize..100,
+    ) {
+        let limits = EncodingLimits {
+            set_max_intset_entries: entries,
+            hash_max_listpack_entries: entries,
+            hash_max_listpack_value: len,
+            zset_max_listpack_entries: entries,
+            zset_max_listpack_value: len,
+            list_max_listpack_size: fill,
+        };
+        let mut w = RdbWriter::new(WriterOptions { limits, ..WriterOptions::default() });
+        let payload = w.dump_payload(&v);
+        prop_assert_eq!(normalized(&parse_dump_payload(&payload).unwrap()), normalized(&v));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(
+        body in proptest::collection::vec(any::<u8>(), 0..400),
+        version in 6u32..=12,
+        chunk in 1usize..64,
+    ) {
+        let mut data = format!("REDIS{version:04}").into_bytes();
+        data.extend_from_slice(&body);
+        let _ = read_chunked(&data, &[chunk], ReaderOptions::default());
+        let _ = parse_dump_payload(&body);
+    }
+}

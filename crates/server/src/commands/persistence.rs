@@ -1,0 +1,361 @@
+//! SAVE, BGSAVE, DUMP, RESTORE and the snapshot bookkeeping the cron uses.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use keyspace::call::reply;
+use keyspace::numeric::parse_i64;
+use keyspace::{Call, Entry, NO_EXPIRE};
+use resp_codec::Frame;
+
+use super::error_text;
+use super::table::{c_srv, flag, CommandSpec};
+use crate::convert;
+use crate::fork;
+use crate::persist::{self, SnapshotInfo};
+use crate::server::{unix_ms, Server};
+use crate::session::Session;
+
+/// A background save in progress.
+#[derive(Debug, Clone, Copy)]
+pub struct BgSave {
+    /// The child's pid.
+    pub pid: i32,
+    /// When it started.
+    pub started: Instant,
+    /// The dirty counter when it started.
+    pub dirty_at_start: u64,
+}
+
+/// The state of snapshotting shown by INFO persistence.
+#[derive(Debug)]
+pub struct SaveState {
+    /// The running BGSAVE, if any.
+    pub child: Option<BgSave>,
+    /// BGSAVE SCHEDULE was asked while a child ran.
+    pub scheduled: bool,
+    /// Whether the last background save succeeded.
+    pub last_ok: bool,
+    /// Unix seconds of the last background save attempt.
+    pub last_try: i64,
+    /// Duration of the last background save, seconds (-1: none yet).
+    pub last_secs: i64,
+    /// Successful saves since start.
+    pub saves: u64,
+    /// Keys loaded from disk at start-up.
+    pub loaded_keys: u64,
+    /// Keys found expired while loading.
+    pub loaded_expired: u64,
+    /// A load is running (clients get -LOADING).
+    pub loading: bool,
+    /// Bytes of the file being loaded and bytes read so far.
+    pub loading_total: u64,
+    /// Bytes read so far of the file being loaded.
+    pub loading_read: u64,
+}
+
+impl Default for SaveState {
+    fn default() -> Self {
+        SaveState {
+            child: None,
+            scheduled: false,
+            last_ok: true,
+            last_try: 0,
+            last_secs: -1,
+            saves: 0,
+            loaded_keys: 0,
+            loaded_expired: 0,
+            loading: false,
+            loading_total: 0,
+            loading_read: 0,
+        }
+    }
+}
+
+/// The settings and aux fields of a snapshot of this server.
+pub fn snapshot_info(s: &Server) -> SnapshotInfo {
+    SnapshotInfo {
+        options: rdb::WriterOptions {
+            compression: s.config.bool("rdbcompression"),
+            checksum: s.config.bool("rdbchecksum"),
+            ..rdb::WriterOptions::default()
+        },
+        used_mem: crate::alloc::allocated() as u64,
+        repl: s.repl_aux(),
+    }
+}
+
+/// Saves in the foreground; returns an error text on failure.
+pub fn save_now(s: &mut Server) -> Result<u64, String> {
+    let info = snapshot_info(s);
+    let path = persist::dump_path(&s.config.str("dbfilename"));
+    match persist::save_to_file(&s.ks, &info, &path) {
+        Ok(keys) => {
+            tracing::info!("DB saved on disk");
+            s.ks.reset_dirty(0);
+            s.lastsave = unix_ms() / 1000;
+            s.saving.saves += 1;
+            s.saving.last_ok = true;
+            Ok(keys)
+        }
+        Err(e) => {
+            tracing::warn!("Failed opening the temp RDB file temp-{}.rdb (in server root dir {}) for saving: {e}", std::process::id(), std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default());
+            s.saving.last_ok = false;
+            Err(e.to_string())
+        }
+    }
+}
+
+/// Starts a background save in a forked child.
+pub fn start_bgsave(s: &mut Server) -> Result<(), String> {
+    let info = snapshot_info(s);
+    let path = persist::dump_path(&s.config.str("dbfilename"));
+    s.saving.last_try = unix_ms() / 1000;
+    let ks = &s.ks;
+    let started = Instant::now();
+    match fork::fork_child(|| match persist::save_to_file(ks, &info, &path) {
+        Ok(_) => 0,
+        Err(_) => 1,
+    }) {
+        Ok(pid) => {
+            tracing::info!("Background saving started by pid {pid}");
+            s.saving.child = Some(BgSave {
+                pid,
+                started,
+                dirty_at_start: s.ks.dirty(),
+            });
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!("Can't save in background: fork: {e}");
+            s.saving.last_ok = false;
+            Err(e.to_string())
+        }
+    }
+}
+
+/// Called by the cron: reaps a finished child, then applies the `save`
+/// rules.
+pub fn cron(s: &mut Server) {
+    if let Some(child) = s.saving.child {
+        if let Some(exit) = fork::try_reap(child.pid) {
+            s.saving.child = None;
+            s.saving.last_secs = child.started.elapsed().as_secs() as i64;
+            if exit.ok() {
+                tracing::info!("Background saving terminated with success");
+                let dirty = s.ks.dirty().saturating_sub(child.dirty_at_start);
+                s.ks.reset_dirty(dirty);
+                s.lastsave = unix_ms() / 1000;
+                s.saving.saves += 1;
+                s.saving.last_ok = true;
+            } else {
+                tracing::warn!("Background saving error");
+                s.saving.last_ok = false;
+            }
+        }
+    }
+    if s.saving.child.is_some() {
+        return;
+    }
+    if s.saving.scheduled {
+        s.saving.scheduled = false;
+        let _ = start_bgsave(s);
+        return;
+    }
+    let now = unix_ms() / 1000;
+    let rules = match s.config.get("save") {
+        Some(crate::config::Val::Save(r)) => r.clone(),
+        _ => Vec::new(),
+    };
+    for (secs, changes) in rules {
+        let due = s.ks.dirty() >= changes && now - s.lastsave > secs as i64;
+        // After a failure, retry only every few seconds, as Redis does.
+        let retry_ok = s.saving.last_ok || now - s.saving.last_try > 5;
+        if due && retry_ok {
+            tracing::info!("{changes} changes in {secs} seconds. Saving...");
+            let _ = start_bgsave(s);
+            break;
+        }
+    }
+}
+
+/// Whether writes must be refused because snapshots are failing
+/// (`stop-writes-on-bgsave-error`).
+pub fn writes_refused(s: &Server) -> bool {
+    !s.saving.last_ok
+        && s.config.bool("stop-writes-on-bgsave-error")
+        && !s.config.str("save").is_empty()
+}
+
+/// SAVE
+pub fn save(s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
+    if s.saving.child.is_some() {
+        return reply::err_static("ERR Background save already in progress");
+    }
+    match save_now(s) {
+        Ok(_) => reply::ok(),
+        Err(_) => reply::err_static("ERR"),
+    }
+}
+
+/// BGSAVE [SCHEDULE]
+pub fn bgsave(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
+    let schedule = match c.argc() {
+        1 => false,
+        2 if c.arg(1).eq_ignore_ascii_case(b"schedule") => true,
+        _ => return reply::syntax(),
+    };
+    if s.saving.child.is_some() {
+        if schedule {
+            s.saving.scheduled = true;
+            return Frame::Simple(Bytes::from_static(b"Background saving scheduled"));
+        }
+        return reply::err_static("ERR Background save already in progress");
+    }
+    match start_bgsave(s) {
+        Ok(()) => Frame::Simple(Bytes::from_static(b"Background saving started")),
+        Err(_) => reply::err_static("ERR"),
+    }
+}
+
+/// DUMP key
+pub fn dump(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
+    match s.ks.lookup_read(c.db, c.arg(1), c.now_ms) {
+        None => reply::nil(),
+        Some(e) => Frame::Bulk(rdb::dump_payload(&convert::to_rdb(&e.value))),
+    }
+}
+
+/// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]
+pub fn restore(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
+    let (mut replace, mut absttl) = (false, false);
+    let mut i = 4;
+    while i < c.argc() {
+        let opt = c.arg(i).to_ascii_uppercase();
+        let more = i + 1 < c.argc();
+        match opt.as_slice() {
+            b"REPLACE" => replace = true,
+            b"ABSTTL" => absttl = true,
+            b"IDLETIME" if more => {
+                match parse_i64(c.arg(i + 1)) {
+                    Some(n) if n >= 0 => {}
+                    Some(_) => {
+                        return reply::err_static("ERR Invalid IDLETIME value, must be >= 0")
+                    }
+                    None => return reply::not_int(),
+                }
+                i += 1;
+            }
+            b"FREQ" if more => {
+                match parse_i64(c.arg(i + 1)) {
+                    Some(n) if (0..=255).contains(&n) => {}
+                    Some(_) => {
+                        return reply::err_static("ERR Invalid FREQ value, must be >= 0 and <= 255")
+                    }
+                    None => return reply::not_int(),
+                }
+                i += 1;
+            }
+            _ => return reply::syntax(),
+        }
+        i += 1;
+    }
+    let Some(ttl) = parse_i64(c.arg(2)) else {
+        return reply::not_int();
+    };
+    if ttl < 0 {
+        return reply::err_static("ERR Invalid TTL value, must be >= 0");
+    }
+    if !replace && s.ks.exists(c.db, c.arg(1), c.now_ms) {
+        return reply::err_static("BUSYKEY Target key name already exists.");
+    }
+    let value = match rdb::parse_dump_payload(c.arg(3)) {
+        Ok(v) => v,
+        Err(e) => {
+            return error_text(&format!(
+                "ERR {}",
+                e.restore_reply().trim_start_matches("ERR ")
+            ))
+        }
+    };
+    let expire_at = match ttl {
+        0 => NO_EXPIRE,
+        t if absttl => t,
+        t => c.now_ms.saturating_add(t),
+    };
+    let key = c.arg(1);
+    let limits = *s.ks.limits();
+    if let Some(db) = s.ks.db_mut(c.db) {
+        db.remove(key);
+        if expire_at != NO_EXPIRE && expire_at <= c.now_ms && ttl != 0 {
+            // Already expired: Redis deletes rather than stores it.
+            c.propagate = keyspace::Propagate::Rewritten(vec![vec![
+                Bytes::from_static(b"DEL"),
+                c.arg_bytes(1),
+            ]]);
+            s.ks.add_dirty(1);
+            return reply::ok();
+        }
+        db.insert_entry(
+            Bytes::copy_from_slice(key),
+            Entry {
+                value: convert::from_rdb(value, &limits),
+                expire_at,
+                lru: u32::try_from(c.now_ms / 1000).unwrap_or(0),
+                private_copy: false,
+            },
+        );
+    }
+    s.ks.add_dirty(1);
+    c.verbatim();
+    reply::ok()
+}
+
+const ADMIN: u32 = flag::ADMIN | flag::NOSCRIPT | flag::NO_ASYNC_LOADING | flag::NO_MULTI;
+const ACL: &[&str] = &["admin", "slow", "dangerous"];
+
+/// The persistence commands.
+pub const PERSISTENCE_COMMANDS: &[CommandSpec] = &[
+    c_srv(
+        "save",
+        1,
+        ADMIN,
+        ACL,
+        "server",
+        "1.0.0",
+        "Synchronously saves the database(s) to disk.",
+        save,
+    ),
+    c_srv(
+        "bgsave",
+        -1,
+        flag::ADMIN | flag::NOSCRIPT | flag::NO_ASYNC_LOADING,
+        ACL,
+        "server",
+        "1.0.0",
+        "Asynchronously saves the database(s) to disk.",
+        bgsave,
+    ),
+    super::table::c_keys(
+        "dump",
+        2,
+        flag::READONLY,
+        (1, 1, 1),
+        &["keyspace", "read", "slow"],
+        "generic",
+        "2.6.0",
+        "Returns a serialized representation of the value stored at a key.",
+        dump,
+    ),
+    super::table::c_keys(
+        "restore",
+        -4,
+        flag::WRITE | flag::DENYOOM,
+        (1, 1, 1),
+        &["keyspace", "write", "slow", "dangerous"],
+        "generic",
+        "2.6.0",
+        "Creates a key from the serialized representation of a value.",
+        restore,
+    ),
+];

@@ -1,0 +1,264 @@
+//! RDB persistence: writing a snapshot of the keyspace (in the foreground,
+//! or in a forked child for BGSAVE and full resyncs) and loading one.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use bytes::BytesMut;
+use keyspace::value::EncodingLimits;
+use keyspace::{Db, Entry, Keyspace, NO_EXPIRE};
+use rdb::{
+    RdbEntry, RdbEvent, RdbReader, RdbWriter, ReaderOptions, ReplAux, StandardAux, WriterOptions,
+};
+
+use crate::convert;
+
+/// Output is handed to the sink in chunks of about this size, so a
+/// snapshot never sits whole in memory.
+const CHUNK: usize = 64 * 1024;
+
+/// What a snapshot carries besides the data.
+#[derive(Debug, Clone)]
+pub struct SnapshotInfo {
+    /// Writer settings (`rdbcompression`, `rdbchecksum`).
+    pub options: WriterOptions,
+    /// Bytes in use (the `used-mem` aux field).
+    pub used_mem: u64,
+    /// Replication history to store (PSYNC after a restart).
+    pub repl: Option<ReplAux>,
+}
+
+/// Serialises every database into `sink`; returns the number of keys.
+pub fn write_snapshot(ks: &Keyspace, info: &SnapshotInfo, sink: &mut dyn Write) -> io::Result<u64> {
+    let mut w = RdbWriter::new(info.options.clone());
+    let mut out = BytesMut::with_capacity(CHUNK * 2);
+    w.write_header(&mut out);
+    w.write_standard_aux(
+        &StandardAux {
+            redis_ver: crate::VERSION.to_string(),
+            redis_bits: 64,
+            ctime: crate::server::unix_ms() / 1000,
+            used_mem: info.used_mem,
+            repl: info.repl.clone(),
+            aof_base: false,
+        },
+        &mut out,
+    );
+    let mut keys = 0u64;
+    for i in 0..ks.db_count() {
+        let Some(db) = ks.db(i) else { continue };
+        if db.is_empty() {
+            continue;
+        }
+        w.write_select_db(i as u64, &mut out);
+        w.write_resize_db(db.len() as u64, db.volatile_len() as u64, &mut out);
+        for (k, e) in db.iter() {
+            let entry = RdbEntry {
+                key: k.clone(),
+                value: convert::to_rdb(&e.value),
+                expire_ms: (e.expire_at != NO_EXPIRE).then_some(e.expire_at),
+                idle_secs: None,
+                freq: None,
+            };
+            // Empty collections cannot exist in the keyspace; if one did,
+            // Redis could not load it, so it is left out.
+            if w.write_entry(&entry, &mut out).is_ok() {
+                keys += 1;
+            }
+            if out.len() >= CHUNK {
+                sink.write_all(&out)?;
+                out.clear();
+            }
+        }
+    }
+    w.write_eof(&mut out);
+    sink.write_all(&out)?;
+    sink.flush()?;
+    Ok(keys)
+}
+
+/// Writes a snapshot to `dir/temp-<pid>.rdb`, syncs it, and renames it over
+/// `path`, so a crash never leaves a half-written dump behind.
+pub fn save_to_file(ks: &Keyspace, info: &SnapshotInfo, path: &Path) -> io::Result<u64> {
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
+    let result = (|| {
+        let file = File::create(&tmp)?;
+        let mut bw = BufWriter::with_capacity(CHUNK, file);
+        let keys = write_snapshot(ks, info, &mut bw)?;
+        let file = bw.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = File::open(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &dir
+        }) {
+            let _ = d.sync_all();
+        }
+        Ok(keys)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// What a load found besides the keys.
+#[derive(Debug, Default, Clone)]
+pub struct LoadReport {
+    /// Keys stored.
+    pub loaded: u64,
+    /// Keys skipped because they had already expired (masters only).
+    pub expired: u64,
+    /// `redis-ver` of the writer.
+    pub version: Option<String>,
+    /// `ctime` of the file.
+    pub ctime: Option<i64>,
+    /// `used-mem` when written.
+    pub used_mem: Option<u64>,
+    /// `repl-id` stored in the file.
+    pub repl_id: Option<String>,
+    /// `repl-offset` stored in the file.
+    pub repl_offset: Option<i64>,
+    /// `repl-stream-db` stored in the file.
+    pub repl_stream_db: Option<i64>,
+}
+
+/// Builds databases from RDB bytes fed in chunks.
+#[derive(Debug)]
+pub struct Loader {
+    reader: RdbReader,
+    dbs: Vec<Db>,
+    db: usize,
+    now_ms: i64,
+    drop_expired: bool,
+    limits: EncodingLimits,
+    /// Counters and aux fields seen so far.
+    pub report: LoadReport,
+}
+
+impl Loader {
+    /// A loader for `databases` databases; a master drops keys that have
+    /// already expired, a replica keeps them for its master to delete.
+    pub fn new(
+        databases: usize,
+        now_ms: i64,
+        drop_expired: bool,
+        max_string_len: u64,
+        limits: EncodingLimits,
+    ) -> Self {
+        let opts = ReaderOptions {
+            max_string_len,
+            ..ReaderOptions::default()
+        };
+        Loader {
+            reader: RdbReader::new(opts),
+            dbs: (0..databases.max(1)).map(|_| Db::new()).collect(),
+            db: 0,
+            now_ms,
+            drop_expired,
+            limits,
+            report: LoadReport::default(),
+        }
+    }
+
+    /// Feeds bytes and stores every complete key.
+    pub fn feed(&mut self, data: &[u8]) -> Result<(), rdb::RdbError> {
+        self.reader.feed(data);
+        while let Some(ev) = self.reader.next_event()? {
+            self.apply(ev);
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, ev: RdbEvent) {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        match ev {
+            RdbEvent::Aux { key, value } => match &key[..] {
+                b"redis-ver" => self.report.version = Some(text(&value)),
+                b"ctime" => self.report.ctime = text(&value).parse().ok(),
+                b"used-mem" => self.report.used_mem = text(&value).parse().ok(),
+                b"repl-id" => self.report.repl_id = Some(text(&value)),
+                b"repl-offset" => self.report.repl_offset = text(&value).parse().ok(),
+                b"repl-stream-db" => self.report.repl_stream_db = text(&value).parse().ok(),
+                _ => {}
+            },
+            RdbEvent::SelectDb(n) => self.db = usize::try_from(n).unwrap_or(usize::MAX),
+            RdbEvent::Entry(e) => {
+                let expire = e.expire_ms.unwrap_or(NO_EXPIRE);
+                if self.drop_expired && expire != NO_EXPIRE && expire <= self.now_ms {
+                    self.report.expired += 1;
+                    return;
+                }
+                let Some(db) = self.dbs.get_mut(self.db) else {
+                    // A database this server does not have: Redis refuses
+                    // the file; we skip the key and count nothing.
+                    return;
+                };
+                let lru = u32::try_from(self.now_ms / 1000).unwrap_or(0);
+                db.insert_entry(
+                    e.key,
+                    Entry {
+                        value: convert::from_rdb(e.value, &self.limits),
+                        expire_at: expire,
+                        lru,
+                        private_copy: false,
+                    },
+                );
+                self.report.loaded += 1;
+            }
+            RdbEvent::ResizeDb { .. }
+            | RdbEvent::ModuleAux
+            | RdbEvent::Function(_)
+            | RdbEvent::Eof { .. } => {}
+        }
+    }
+
+    /// Whether the end-of-file marker (and checksum) has been read.
+    pub fn is_done(&self) -> bool {
+        self.reader.is_done()
+    }
+
+    /// Bytes consumed so far.
+    pub fn bytes_consumed(&self) -> u64 {
+        self.reader.bytes_consumed()
+    }
+
+    /// Ends the load, checking the stream was complete; gives the databases.
+    pub fn finish(mut self) -> Result<(Vec<Db>, LoadReport), rdb::RdbError> {
+        self.reader.finish()?;
+        Ok((self.dbs, self.report))
+    }
+}
+
+/// Loads an RDB file completely (start-up and DEBUG RELOAD).
+pub fn load_file(path: &Path, mut loader: Loader) -> Result<(Vec<Db>, LoadReport), LoadError> {
+    let mut f = File::open(path).map_err(LoadError::Io)?;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = f.read(&mut buf).map_err(LoadError::Io)?;
+        if n == 0 {
+            break;
+        }
+        loader.feed(&buf[..n]).map_err(LoadError::Format)?;
+    }
+    loader.finish().map_err(LoadError::Format)
+}
+
+/// Why a load failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("{0}")]
+    Io(io::Error),
+    /// The file is not a valid RDB stream.
+    #[error("{0}")]
+    Format(rdb::RdbError),
+}
+
+/// The path of the dump file: `dir` is the working directory already.
+pub fn dump_path(dbfilename: &str) -> PathBuf {
+    PathBuf::from(dbfilename)
+}

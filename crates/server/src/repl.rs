@@ -1,0 +1,680 @@
+//! Replication in the server: drives the sans-IO `replication` machines.
+//!
+//! Every node has one [`Master`] (its replication IDs, offset, backlog and
+//! sub-replicas) and one [`Replica`] (its link to its own master, idle on
+//! a master). The server feeds them what happens (commands, socket data,
+//! time) and carries out their actions: bytes to sockets, snapshots by
+//! fork, commands applied to the keyspace, the data set swapped after a
+//! full sync. Replica actions pass through `Master::handle_upstream` first,
+//! which is how a replica serves its own replicas the exact stream it
+//! receives (chained replication).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use replication::master::{self, Master, MasterConfig, OutputBufferLimit, ReplicaId, SnapshotId};
+use replication::repl_backlog::{ReplId, ReplicationIds};
+use replication::replica::{self, Replica, ReplicaConfig};
+use replication::{Level, NodeHistory};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+
+use crate::config::{Config, Val};
+use crate::persist::Loader;
+use crate::server::{unix_ms, Server};
+use crate::session::{ClientHandle, ClientKind, Session};
+
+/// Replication state owned by the server.
+pub struct Repl {
+    /// The master side (IDs, offset, backlog, sub-replicas).
+    pub master: Master,
+    /// The link to this node's own master.
+    pub replica: Replica,
+    /// Whether a master is configured (role `slave`).
+    pub is_replica: bool,
+    /// Whether the link to the master is up.
+    pub link_up: bool,
+    /// The database the stream this node produces last selected.
+    stream_db: Option<usize>,
+    scratch: BytesMut,
+    /// Generation of the master link; a link task whose generation is not
+    /// current closes its socket.
+    link_gen: u64,
+    /// Bytes waiting to be written to the master socket.
+    link_out: BytesMut,
+    /// Wakes the master link task.
+    link_wake: Rc<Notify>,
+    /// A full sync being received.
+    loader: Option<Loader>,
+    loader_error: Option<String>,
+    /// The session that applies the master's commands.
+    master_session: Option<Session>,
+    /// Snapshot children by snapshot.
+    snapshots: HashMap<SnapshotId, i32>,
+    /// Notified when a replica acknowledges (WAIT).
+    pub acks: Rc<Notify>,
+    /// The server itself, for spawning tasks.
+    me: Weak<RefCell<Server>>,
+}
+
+impl std::fmt::Debug for Repl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repl")
+            .field("is_replica", &self.is_replica)
+            .field("link_up", &self.link_up)
+            .finish_non_exhaustive()
+    }
+}
+
+fn seed() -> u64 {
+    let b = crate::server::random_bytes();
+    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}
+
+/// Master-side settings from the configuration.
+pub fn master_config(cfg: &Config) -> MasterConfig {
+    let u = |name: &str| u64::try_from(cfg.int(name)).unwrap_or(0);
+    let obl = match cfg.get("client-output-buffer-limit") {
+        Some(Val::Obl(l)) => OutputBufferLimit {
+            hard_bytes: l[1].0,
+            soft_bytes: l[1].1,
+            soft_seconds: l[1].2,
+        },
+        _ => OutputBufferLimit::default(),
+    };
+    MasterConfig {
+        backlog_size: usize::try_from(cfg.int("repl-backlog-size"))
+            .unwrap_or(1 << 20)
+            .max(16 * 1024),
+        backlog_ttl_secs: u("repl-backlog-ttl"),
+        repl_timeout_secs: u("repl-timeout").max(1),
+        ping_replica_period_secs: u("repl-ping-replica-period").max(1),
+        diskless_sync: cfg.bool("repl-diskless-sync"),
+        diskless_sync_delay_secs: u("repl-diskless-sync-delay"),
+        diskless_sync_max_replicas: usize::try_from(cfg.int("repl-diskless-sync-max-replicas"))
+            .unwrap_or(0),
+        output_buffer_limit: obl,
+        min_replicas_to_write: usize::try_from(cfg.int("min-replicas-to-write")).unwrap_or(0),
+        min_replicas_max_lag_secs: u("min-replicas-max-lag"),
+    }
+}
+
+/// Replica-side settings from the configuration.
+pub fn replica_config(cfg: &Config, port: u16) -> ReplicaConfig {
+    let opt = |name: &str| {
+        let v = cfg.str(name);
+        (!v.is_empty()).then(|| Bytes::from(v))
+    };
+    let announce_port = u16::try_from(cfg.int("replica-announce-port")).unwrap_or(0);
+    ReplicaConfig {
+        listening_port: if announce_port != 0 {
+            announce_port
+        } else {
+            port
+        },
+        announce_ip: {
+            let v = cfg.str("replica-announce-ip");
+            (!v.is_empty()).then_some(v)
+        },
+        master_user: opt("masteruser"),
+        master_auth: opt("masterauth"),
+        repl_timeout_secs: u64::try_from(cfg.int("repl-timeout")).unwrap_or(60).max(1),
+    }
+}
+
+impl Repl {
+    /// Fresh replication state with a new random ID.
+    pub fn new(cfg: &Config, port: u16) -> Self {
+        let now = unix_ms() as u64;
+        Repl {
+            master: Master::new(master_config(cfg), seed(), now),
+            replica: Replica::new(replica_config(cfg, port), seed()),
+            is_replica: false,
+            link_up: false,
+            stream_db: None,
+            scratch: BytesMut::new(),
+            link_gen: 0,
+            link_out: BytesMut::new(),
+            link_wake: Rc::new(Notify::new()),
+            loader: None,
+            loader_error: None,
+            master_session: None,
+            snapshots: HashMap::new(),
+            acks: Rc::new(Notify::new()),
+            me: Weak::new(),
+        }
+    }
+
+    /// Gives the state a handle on the server, for spawning its tasks.
+    pub fn set_server(&mut self, me: Weak<RefCell<Server>>) {
+        self.me = me;
+    }
+
+    /// Continues the replication history stored in a dump file (a clean
+    /// restart keeps partial resynchronization possible).
+    pub fn restore_history(&mut self, cfg: &Config, replid: &str, offset: i64) {
+        let Ok(id) = ReplId::parse_bytes(replid.as_bytes()) else {
+            return;
+        };
+        let Ok(offset) = u64::try_from(offset) else {
+            return;
+        };
+        let history = NodeHistory {
+            ids: ReplicationIds::from_parts(id, ReplId::NONE, -1),
+            offset,
+        };
+        if let Ok(m) =
+            Master::from_history(master_config(cfg), seed(), unix_ms() as u64, history, None)
+        {
+            self.master = m;
+        }
+        let _ = self.replica.set_cached_master(id, offset);
+    }
+
+    /// The master replication offset.
+    pub fn offset(&self) -> u64 {
+        self.master.master_offset()
+    }
+
+    /// The database the stream last selected.
+    pub fn stream_db(&self) -> Option<usize> {
+        self.stream_db
+    }
+
+    /// Appends commands applied on database `db` to the stream. A replica
+    /// forwards its master's bytes instead, and without a backlog nobody
+    /// can read the stream, so nothing is encoded then.
+    pub fn feed<'a>(&mut self, db: usize, cmds: impl IntoIterator<Item = &'a [Bytes]>) {
+        if self.is_replica || self.master.backlog().is_none() {
+            return;
+        }
+        self.scratch.clear();
+        if self.stream_db != Some(db) {
+            let dbs = db.to_string();
+            resp_codec::encode::command(&mut self.scratch, &[&b"SELECT"[..], dbs.as_bytes()]);
+            self.stream_db = Some(db);
+        }
+        for cmd in cmds {
+            resp_codec::encode::command(&mut self.scratch, cmd);
+        }
+        let data = std::mem::take(&mut self.scratch);
+        self.master.feed(&data);
+        self.scratch = data;
+    }
+
+    /// Whether writes are worth recording for the stream.
+    pub fn active(&self) -> bool {
+        !self.is_replica && self.master.backlog().is_some()
+    }
+}
+
+fn log(level: Level, msg: String) {
+    match level {
+        Level::Warning => tracing::warn!("{msg}"),
+        Level::Notice => tracing::info!("{msg}"),
+        Level::Verbose => tracing::debug!("{msg}"),
+        Level::Debug => tracing::trace!("{msg}"),
+    }
+}
+
+fn client(s: &Server, id: ReplicaId) -> Option<Rc<ClientHandle>> {
+    s.clients.get(&id.0).cloned()
+}
+
+/// Carries out every pending action of both machines, until none is left.
+pub fn drive(s: &mut Server) {
+    let now = unix_ms() as u64;
+    let mut pending_report: Vec<ReplicaId> = Vec::new();
+    loop {
+        let mut progressed = false;
+        // Log lines first, so they read in the order things happened.
+        while let Some((level, msg)) = s.repl.replica.poll_log() {
+            log(level, msg);
+        }
+        while let Some((level, msg)) = s.repl.master.poll_log() {
+            log(level, msg);
+        }
+        while let Some(a) = s.repl.replica.poll_action() {
+            progressed = true;
+            s.repl.master.handle_upstream(now, &a);
+            replica_action(s, a, now);
+        }
+        while let Some(a) = s.repl.master.poll_action() {
+            progressed = true;
+            master_action(s, a, now, &mut pending_report);
+        }
+        for id in pending_report.drain(..) {
+            if let Some(h) = client(s, id) {
+                let pending = h.pushes.borrow().len() as u64;
+                s.repl.master.handle_replica_pending(id, now, pending);
+                progressed = true;
+            }
+        }
+        if !progressed {
+            break;
+        }
+    }
+    while let Some((level, msg)) = s.repl.replica.poll_log() {
+        log(level, msg);
+    }
+    while let Some((level, msg)) = s.repl.master.poll_log() {
+        log(level, msg);
+    }
+    let mut wrote = false;
+    while let Some(b) = s.repl.replica.poll_transmit() {
+        s.repl.link_out.extend_from_slice(&b);
+        wrote = true;
+    }
+    if wrote {
+        s.repl.link_wake.notify_one();
+    }
+}
+
+fn master_action(s: &mut Server, a: master::Action, now: u64, report: &mut Vec<ReplicaId>) {
+    match a {
+        master::Action::SendToReplica { id, bytes } => {
+            if let Some(h) = client(s, id) {
+                h.pushes.borrow_mut().extend_from_slice(&bytes);
+                h.wake.notify_one();
+                if !report.contains(&id) {
+                    report.push(id);
+                }
+            }
+        }
+        master::Action::CloseReplica { id } => {
+            if let Some(h) = client(s, id) {
+                h.close_after_flush.set(true);
+                h.wake.notify_one();
+            }
+        }
+        master::Action::StartSnapshot { id, .. } => start_snapshot(s, id, now),
+        master::Action::AbortSnapshot { id } => {
+            if let Some(pid) = s.repl.snapshots.remove(&id) {
+                crate::fork::kill_child(pid);
+            }
+        }
+        master::Action::ForceSelect => s.repl.stream_db = None,
+    }
+}
+
+/// Forks a child that writes the snapshot into a pipe; a task relays the
+/// pipe to the master machine, which relays it to the replicas.
+fn start_snapshot(s: &mut Server, id: SnapshotId, now: u64) {
+    let (rd, wr) = match crate::fork::pipe() {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!("Can't create the pipe for the replication snapshot: {e}");
+            s.repl
+                .master
+                .handle_snapshot_end(id, now, Err(e.to_string()));
+            return;
+        }
+    };
+    let info = crate::commands::persistence::snapshot_info(s);
+    let ks = &s.ks;
+    let result = crate::fork::fork_child(move || {
+        let file = std::fs::File::from(wr);
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
+        match crate::persist::write_snapshot(ks, &info, &mut out) {
+            Ok(_) => 0,
+            Err(_) => 1,
+        }
+    });
+    match result {
+        Ok(pid) => {
+            tracing::info!("Background RDB transfer started by pid {pid}");
+            s.repl.snapshots.insert(id, pid);
+            if let Some(me) = s.repl.me.upgrade() {
+                tokio::task::spawn_local(relay_snapshot(me, id, pid, rd));
+            }
+        }
+        Err(e) => {
+            tracing::warn!("Can't fork for the replication snapshot: {e}");
+            s.repl
+                .master
+                .handle_snapshot_end(id, now, Err(e.to_string()));
+        }
+    }
+}
+
+/// Bytes queued to the replicas of a snapshot above which relaying pauses,
+/// so a slow replica slows the child instead of growing memory.
+const RELAY_HIGH_WATER: usize = 8 * 1024 * 1024;
+
+async fn relay_snapshot(
+    server: Rc<RefCell<Server>>,
+    id: SnapshotId,
+    pid: i32,
+    fd: std::os::fd::OwnedFd,
+) {
+    let mut rx = match tokio::net::unix::pipe::Receiver::from_owned_fd(fd) {
+        Ok(rx) => rx,
+        Err(e) => {
+            let mut s = server.borrow_mut();
+            s.repl
+                .master
+                .handle_snapshot_end(id, unix_ms() as u64, Err(e.to_string()));
+            drive(&mut s);
+            return;
+        }
+    };
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut failed = None;
+    loop {
+        loop {
+            let busy = {
+                let s = server.borrow();
+                s.clients.values().any(|c| {
+                    c.kind.get() == ClientKind::Replica
+                        && c.pushes.borrow().len() > RELAY_HIGH_WATER
+                })
+            };
+            if !busy {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        buf.reserve(64 * 1024);
+        match rx.read_buf(&mut buf).await {
+            Ok(0) => break,
+            Ok(_) => {
+                let chunk = buf.split().freeze();
+                let mut s = server.borrow_mut();
+                if !s.repl.snapshots.contains_key(&id) {
+                    return;
+                }
+                s.repl
+                    .master
+                    .handle_snapshot_chunk(id, unix_ms() as u64, chunk);
+                drive(&mut s);
+            }
+            Err(e) => {
+                failed = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    // The pipe closed: the child is exiting; collect its status.
+    let mut exit = None;
+    for _ in 0..2000 {
+        if let Some(x) = crate::fork::try_reap(pid) {
+            exit = Some(x);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut s = server.borrow_mut();
+    if s.repl.snapshots.remove(&id).is_none() {
+        return;
+    }
+    let result = match (failed, exit) {
+        (None, Some(x)) if x.ok() => {
+            tracing::info!("Background RDB transfer terminated with success");
+            Ok(())
+        }
+        (Some(e), _) => Err(e),
+        _ => Err("child failed".to_string()),
+    };
+    if result.is_err() {
+        tracing::warn!("Background transfer error");
+    }
+    s.repl
+        .master
+        .handle_snapshot_end(id, unix_ms() as u64, result);
+    drive(&mut s);
+}
+
+fn replica_action(s: &mut Server, a: replica::Action, now: u64) {
+    match a {
+        replica::Action::Connect { host, port } => {
+            s.repl.link_gen += 1;
+            s.repl.link_out.clear();
+            if let Some(me) = s.repl.me.upgrade() {
+                tokio::task::spawn_local(master_link(me, s.repl.link_gen, host, port));
+            }
+        }
+        replica::Action::Disconnect => {
+            s.repl.link_gen += 1;
+            s.repl.link_out.clear();
+            s.repl.link_wake.notify_one();
+            if let Some(sess) = s.repl.master_session.take() {
+                s.unregister_client(sess.handle.id);
+            }
+        }
+        replica::Action::SnapshotStart { .. } => {
+            s.repl.loader = Some(Loader::new(
+                s.ks.db_count(),
+                now as i64,
+                false,
+                u64::MAX,
+                *s.ks.limits(),
+            ));
+            s.repl.loader_error = None;
+        }
+        replica::Action::SnapshotChunk(b) => {
+            if let Some(l) = s.repl.loader.as_mut() {
+                if let Err(e) = l.feed(&b) {
+                    s.repl.loader_error = Some(e.to_string());
+                    s.repl.loader = None;
+                }
+            }
+        }
+        replica::Action::SnapshotDone => {
+            let loaded = match (s.repl.loader.take(), s.repl.loader_error.take()) {
+                (_, Some(e)) => Err(e),
+                (Some(l), None) => l.finish().map_err(|e| e.to_string()),
+                (None, None) => Err("no snapshot was received".to_string()),
+            };
+            match loaded {
+                Ok((dbs, report)) => {
+                    // The old data set served reads until this moment.
+                    s.ks.replace_dbs(dbs);
+                    s.ks.add_dirty(report.loaded);
+                    tracing::info!(
+                        "Done loading RDB, keys loaded: {}, keys expired: {}.",
+                        report.loaded,
+                        report.expired
+                    );
+                    if let Some(sess) = s.repl.master_session.as_mut() {
+                        sess.db = 0;
+                        sess.multi = None;
+                    }
+                    let _ = s.repl.replica.handle_snapshot_loaded(now);
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "Failed trying to load the MASTER synchronization DB from socket: {e}"
+                    );
+                    let _ = s.repl.replica.handle_snapshot_failed(now, &e);
+                }
+            }
+        }
+        replica::Action::SnapshotFailed => {
+            s.repl.loader = None;
+            s.repl.loader_error = None;
+        }
+        replica::Action::Apply { args, .. } => apply_from_master(s, &args, now),
+        replica::Action::DiscardTransaction => {
+            if let Some(sess) = s.repl.master_session.as_mut() {
+                sess.multi = None;
+            }
+        }
+        replica::Action::Role { replica, link_up } => {
+            s.repl.is_replica = replica;
+            s.repl.link_up = link_up;
+            s.ks.set_reclaim_expired(!replica);
+            crate::logging::set_role(if replica { b'S' } else { b'M' });
+        }
+        replica::Action::Forward(_)
+        | replica::Action::DiscardHistory
+        | replica::Action::AdoptHistory { .. } => {}
+    }
+}
+
+/// Runs one command from the master through the normal dispatch, as the
+/// master client: no reply, no read-only check.
+fn apply_from_master(s: &mut Server, args: &[Bytes], now: u64) {
+    let mut sess = match s.repl.master_session.take() {
+        Some(sess) => sess,
+        None => {
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            let (host, port) = s
+                .repl
+                .replica
+                .master_addr()
+                .map(|(h, p)| (h.to_string(), p))
+                .unwrap_or_default();
+            let addr = format!("{host}:{port}").parse().unwrap_or(addr);
+            let h = s.register_client(addr, addr);
+            h.kind.set(ClientKind::Master);
+            let mut sess = Session::new(h, true);
+            sess.is_master = true;
+            sess
+        }
+    };
+    let _ = crate::commands::dispatch(s, &mut sess, args, now as i64);
+    sess.extra_replies.clear();
+    s.repl.master_session = Some(sess);
+}
+
+/// The connection to this node's master: connects, then relays bytes both
+/// ways until the machine says to disconnect.
+async fn master_link(server: Rc<RefCell<Server>>, gen: u64, host: String, port: u16) {
+    let timeout = Duration::from_secs(
+        u64::try_from(server.borrow().config.int("repl-timeout"))
+            .unwrap_or(60)
+            .max(1),
+    );
+    let conn = tokio::time::timeout(timeout, TcpStream::connect((host.as_str(), port))).await;
+    let mut stream = {
+        let mut s = server.borrow_mut();
+        if s.repl.link_gen != gen {
+            return;
+        }
+        let now = unix_ms() as u64;
+        let stream = match conn {
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                let _ = s.repl.replica.handle_connected(now);
+                Some(stream)
+            }
+            Ok(Err(e)) => {
+                let _ = s
+                    .repl
+                    .replica
+                    .handle_connect_failed(now, &io_error_text(&e));
+                None
+            }
+            Err(_) => {
+                let _ = s
+                    .repl
+                    .replica
+                    .handle_connect_failed(now, "Connection timed out");
+                None
+            }
+        };
+        drive(&mut s);
+        match stream {
+            Some(st) => st,
+            None => return,
+        }
+    };
+    let wake = server.borrow().repl.link_wake.clone();
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    loop {
+        let out = {
+            let mut s = server.borrow_mut();
+            if s.repl.link_gen != gen {
+                break;
+            }
+            s.repl.link_out.split()
+        };
+        if !out.is_empty() && stream.write_all(&out).await.is_err() {
+            lost(&server, gen);
+            break;
+        }
+        buf.reserve(64 * 1024);
+        tokio::select! {
+            r = stream.read_buf(&mut buf) => match r {
+                Ok(0) | Err(_) => {
+                    lost(&server, gen);
+                    break;
+                }
+                Ok(_) => {
+                    let mut s = server.borrow_mut();
+                    if s.repl.link_gen != gen {
+                        break;
+                    }
+                    let now = unix_ms() as u64;
+                    s.stats.net_repl_input_bytes += buf.len() as u64;
+                    let _ = s.repl.replica.handle_data(now, &buf);
+                    buf.clear();
+                    drive(&mut s);
+                }
+            },
+            _ = wake.notified() => {}
+        }
+    }
+    let _ = stream.shutdown().await;
+}
+
+fn lost(server: &Rc<RefCell<Server>>, gen: u64) {
+    let mut s = server.borrow_mut();
+    if s.repl.link_gen != gen {
+        return;
+    }
+    let _ = s.repl.replica.handle_disconnected(unix_ms() as u64);
+    drive(&mut s);
+}
+
+/// An I/O error as Redis prints it (`strerror`, without Rust's suffix).
+pub fn io_error_text(e: &std::io::Error) -> String {
+    let t = e.to_string();
+    match t.find(" (os error") {
+        Some(i) => t[..i].to_string(),
+        None => t,
+    }
+}
+
+/// Periodic work (called from the server cron).
+pub fn cron(s: &mut Server) {
+    let now = unix_ms() as u64;
+    s.repl.replica.handle_timeout(now);
+    s.repl.master.handle_timeout(now);
+    let other_child = s.saving.child.is_some();
+    s.repl.master.set_other_child_active(now, other_child);
+    drive(s);
+}
+
+/// Called when a replica's connection closes.
+pub fn replica_gone(s: &mut Server, id: u64) {
+    if s.repl.master.is_replica(ReplicaId(id))
+        || s.repl.master.replica_state(ReplicaId(id)).is_some()
+    {
+        s.repl
+            .master
+            .handle_disconnected(ReplicaId(id), unix_ms() as u64);
+        drive(s);
+    } else {
+        s.repl
+            .master
+            .handle_disconnected(ReplicaId(id), unix_ms() as u64);
+    }
+}
+
+/// Drops the link to the master as if the connection broke (CLIENT KILL
+/// TYPE master); the replica reconnects and asks for a partial resync.
+pub fn drop_master_link(s: &mut Server) {
+    s.repl.link_gen += 1;
+    s.repl.link_out.clear();
+    s.repl.link_wake.notify_one();
+    let _ = s.repl.replica.handle_disconnected(unix_ms() as u64);
+    if let Some(sess) = s.repl.master_session.take() {
+        s.unregister_client(sess.handle.id);
+    }
+    drive(s);
+}
