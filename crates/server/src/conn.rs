@@ -193,6 +193,7 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
     let mut s = server.borrow_mut();
     crate::commands::tx::unwatch_all(&mut s, &mut sess);
     crate::commands::pubsub::forget_client(&mut s, &handle);
+    s.blocking.unblock(handle.id);
     if handle.kind.get() == crate::session::ClientKind::Replica {
         crate::repl::replica_gone(&mut s, handle.id);
     }
@@ -207,6 +208,28 @@ async fn wait_unblocked(
     blocked: Blocked,
 ) -> Option<Frame> {
     match blocked {
+        Blocked::Keys { deadline_ms } => loop {
+            if let Some(reply) = handle.unblocked.borrow_mut().take() {
+                return Some(reply);
+            }
+            let now = unix_ms();
+            if deadline_ms.is_some_and(|d| now >= d) {
+                let mut s = server.borrow_mut();
+                let op = s.blocking.unblock(handle.id).map(|b| b.op);
+                return Some(op.map_or(Frame::NullArray, |op| {
+                    crate::commands::blocking::timeout_reply(&op)
+                }));
+            }
+            let nap = deadline_ms.map_or(1000, |d| (d - now).clamp(1, 1000)) as u64;
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_millis(nap)) => {}
+                _ = handle.wake.notified() => {}
+            }
+            if handle.killed.get() {
+                server.borrow_mut().blocking.unblock(handle.id);
+                return None;
+            }
+        },
         Blocked::Wait {
             offset,
             numreplicas,

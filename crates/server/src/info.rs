@@ -125,7 +125,7 @@ fn section(s: &Server, name: &str, out: &mut String) {
         "clients" => {
             let _ = write!(
                 w,
-                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:{}\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
                 s.clients
                     .values()
                     .filter(|c| c.kind.get() != crate::session::ClientKind::Replica)
@@ -133,6 +133,7 @@ fn section(s: &Server, name: &str, out: &mut String) {
                 s.config.int("maxclients"),
                 s.clients.values().map(|c| c.qbuf.get()).max().unwrap_or(0),
                 s.clients.values().map(|c| c.obuf.get()).max().unwrap_or(0),
+                s.blocking.clients.len(),
             );
         }
         "memory" => {

@@ -216,16 +216,6 @@ impl Loader {
         }
     }
 
-    /// Whether the end-of-file marker (and checksum) has been read.
-    pub fn is_done(&self) -> bool {
-        self.reader.is_done()
-    }
-
-    /// Bytes consumed so far.
-    pub fn bytes_consumed(&self) -> u64 {
-        self.reader.bytes_consumed()
-    }
-
     /// Ends the load, checking the stream was complete; gives the databases.
     pub fn finish(mut self) -> Result<(Vec<Db>, LoadReport), rdb::RdbError> {
         self.reader.finish()?;

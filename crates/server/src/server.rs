@@ -148,6 +148,8 @@ pub struct Server {
     pub active_expire: bool,
     /// Replication ID and offset found in the dump loaded at start-up.
     pub loaded_repl: Option<(String, i64)>,
+    /// Clients blocked on keys (BLPOP and friends).
+    pub blocking: crate::commands::blocking::Blocking,
     /// Snapshot and load state.
     pub saving: crate::commands::persistence::SaveState,
     /// Subscribers of each channel.
@@ -212,6 +214,7 @@ impl Server {
             limits: DecoderLimits::default(),
             active_expire: true,
             saving: Default::default(),
+            blocking: Default::default(),
             loaded_repl: None,
             watchers: HashMap::new(),
             channels: HashMap::new(),
@@ -294,6 +297,11 @@ impl Server {
         if call.propagate == Propagate::Nothing {
             return;
         }
+        if !self.blocking.is_empty() {
+            for i in spec.key_positions(call.argc()) {
+                self.blocking.signal(db, call.arg(i));
+            }
+        }
         if !self.watchers.is_empty() {
             self.touch_command(db, spec, call);
         }
@@ -305,6 +313,19 @@ impl Server {
                     .pending_ops
                     .extend(cmds.iter().map(|c| (db, c.clone()))),
             }
+        }
+    }
+
+    /// Records the effect of serving a blocked client (the non-blocking
+    /// form of its command).
+    pub fn record_served(&mut self, db: usize, cmd: Vec<Bytes>) {
+        if !self.watchers.is_empty() {
+            if let Some(k) = cmd.get(1).cloned() {
+                self.touch(db, &k);
+            }
+        }
+        if self.repl.active() {
+            self.pending_ops.push((db, cmd));
         }
     }
 

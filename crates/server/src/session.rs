@@ -52,6 +52,8 @@ pub struct ClientHandle {
     pub killed: Cell<bool>,
     /// What kind of peer this is.
     pub kind: Cell<ClientKind>,
+    /// The reply of a served blocking command.
+    pub unblocked: RefCell<Option<resp_codec::Frame>>,
     /// Close once everything queued for the client is written.
     pub close_after_flush: Cell<bool>,
     /// Wakes the connection task (killed, or messages to deliver).
@@ -82,6 +84,7 @@ impl ClientHandle {
             killed: Cell::new(false),
             kind: Cell::new(ClientKind::Normal),
             close_after_flush: Cell::new(false),
+            unblocked: RefCell::new(None),
             wake: Notify::new(),
             pushes: RefCell::new(bytes::BytesMut::new()),
             channels: RefCell::new(Default::default()),
@@ -164,6 +167,12 @@ pub struct Session {
 /// What a blocked client waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Blocked {
+    /// A blocking pop; the server serves it and leaves the reply in the
+    /// handle's `unblocked` slot.
+    Keys {
+        /// When to give up (Unix ms), or never.
+        deadline_ms: Option<i64>,
+    },
     /// WAIT: enough replicas acknowledging `offset`.
     Wait {
         /// The replication offset to be acknowledged.

@@ -1,4 +1,4 @@
-//! DEBUG: SLEEP, SET-ACTIVE-EXPIRE, DIGEST, DIGEST-VALUE, HELP.
+//! DEBUG: SLEEP, SET-ACTIVE-EXPIRE, DIGEST, DIGEST-VALUE, RELOAD, HELP.
 
 use bytes::Bytes;
 use keyspace::call::reply;
@@ -29,6 +29,9 @@ pub fn debug(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
             "    Output a hex signature representing the current DB content.",
             "DIGEST-VALUE <key> [<key> ...]",
             "    Output a hex signature of the values of all the specified keys.",
+            "RELOAD",
+            "    Save the RDB on disk and reload it back to memory.",
+            "    Output a hex signature of the values of all the specified keys.",
             "SET-ACTIVE-EXPIRE <0|1>",
             "    Setting it to 0 disables expiring keys in background when they are not",
             "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -50,6 +53,28 @@ pub fn debug(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
                     reply::ok()
                 }
                 None => reply::not_float(),
+            }
+        }
+        (b"reload", _) => {
+            // Save, empty the data set, load it back: checks the round trip.
+            if let Err(e) = super::persistence::save_now(s) {
+                return error_text(&format!("ERR Error trying to save the DB: {e}"));
+            }
+            let loader = crate::persist::Loader::new(
+                s.ks.db_count(),
+                c.now_ms,
+                s.ks.reclaims_expired(),
+                u64::MAX,
+                *s.ks.limits(),
+            );
+            let path = crate::persist::dump_path(&s.config.str("dbfilename"));
+            match crate::persist::load_file(&path, loader) {
+                Ok((dbs, _)) => {
+                    s.ks.replace_dbs(dbs);
+                    tracing::info!("DB reloaded by DEBUG RELOAD");
+                    reply::ok()
+                }
+                Err(e) => error_text(&format!("ERR Error trying to load the RDB dump: {e}")),
             }
         }
         (b"set-active-expire", 3) => {

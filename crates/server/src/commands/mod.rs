@@ -1,6 +1,7 @@
 //! Command dispatch: table lookup, authentication and arity checks, then the
 //! handler; the reply is a value the connection encodes.
 
+pub mod blocking;
 pub mod client_cmd;
 pub mod config_cmd;
 pub mod debug;
@@ -66,6 +67,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     pubsub::PUBSUB_COMMANDS,
     persistence::PERSISTENCE_COMMANDS,
     replication_cmds::REPLICATION_COMMANDS,
+    blocking::BLOCKING_COMMANDS,
 ];
 
 impl Default for CommandTable {
@@ -183,6 +185,9 @@ pub fn resolve_sub(
 pub fn dispatch(server: &mut Server, sess: &mut Session, args: &[Bytes], now_ms: i64) -> Frame {
     let reply = check_and_run(server, sess, args, now_ms);
     server.flush_propagation();
+    if !server.blocking.ready.is_empty() {
+        blocking::serve_ready(server);
+    }
     sess.write_offset = server.repl.offset();
     reply
 }
