@@ -14,6 +14,14 @@ use crate::zset::ZSetValue;
 pub enum StrValue {
     /// A canonical integer (`OBJECT ENCODING` says `int`).
     Int(i64),
+    /// A short string stored inside the entry itself: no allocation, which
+    /// is what keeps small keys compact (`embstr` for `OBJECT ENCODING`).
+    Inline {
+        /// Bytes used in `buf`.
+        len: u8,
+        /// The content, `len` bytes of it.
+        buf: [u8; INLINE_MAX],
+    },
     /// Bytes; `raw` is set once the string was modified in place (APPEND,
     /// SETRANGE) or is longer than Redis's embedded-string limit.
     Bytes {
@@ -27,6 +35,21 @@ pub enum StrValue {
 /// Longest string Redis stores in the `embstr` encoding.
 pub const EMBSTR_MAX: usize = 44;
 
+/// Longest string kept inline (the size a `Bytes` handle takes anyway).
+pub const INLINE_MAX: usize = 38;
+
+fn inline(bytes: &[u8]) -> Option<StrValue> {
+    if bytes.len() > INLINE_MAX {
+        return None;
+    }
+    let mut buf = [0u8; INLINE_MAX];
+    buf[..bytes.len()].copy_from_slice(bytes);
+    Some(StrValue::Inline {
+        len: bytes.len() as u8,
+        buf,
+    })
+}
+
 impl StrValue {
     /// Builds a value from client bytes the way Redis's `tryObjectEncoding`
     /// does: canonical integers become `Int`, the rest keeps its bytes.
@@ -37,6 +60,9 @@ impl StrValue {
                 return StrValue::Int(n);
             }
         }
+        if let Some(v) = inline(bytes) {
+            return v;
+        }
         StrValue::Bytes {
             data: Bytes::copy_from_slice(bytes),
             raw: bytes.len() > EMBSTR_MAX,
@@ -46,6 +72,9 @@ impl StrValue {
     /// Builds a value that Redis creates without trying an integer encoding
     /// (for instance INCRBYFLOAT's result).
     pub fn plain(data: Bytes) -> Self {
+        if let Some(v) = inline(&data) {
+            return v;
+        }
         let raw = data.len() > EMBSTR_MAX;
         StrValue::Bytes { data, raw }
     }
@@ -54,6 +83,7 @@ impl StrValue {
     pub fn to_bytes(&self) -> Bytes {
         match self {
             StrValue::Int(n) => Bytes::from(n.to_string()),
+            StrValue::Inline { len, buf } => Bytes::copy_from_slice(&buf[..usize::from(*len)]),
             StrValue::Bytes { data, .. } => data.clone(),
         }
     }
@@ -62,6 +92,7 @@ impl StrValue {
     pub fn len(&self) -> usize {
         match self {
             StrValue::Int(n) => int_len(*n),
+            StrValue::Inline { len, .. } => usize::from(*len),
             StrValue::Bytes { data, .. } => data.len(),
         }
     }
@@ -75,6 +106,7 @@ impl StrValue {
     pub fn encoding(&self) -> &'static str {
         match self {
             StrValue::Int(_) => "int",
+            StrValue::Inline { .. } => "embstr",
             StrValue::Bytes { raw: true, .. } => "raw",
             StrValue::Bytes { raw: false, .. } => "embstr",
         }
@@ -83,7 +115,7 @@ impl StrValue {
     /// Heap bytes owned by this value, for memory accounting estimates.
     pub fn heap_size(&self) -> usize {
         match self {
-            StrValue::Int(_) => 0,
+            StrValue::Int(_) | StrValue::Inline { .. } => 0,
             StrValue::Bytes { data, .. } => data.len(),
         }
     }
@@ -139,9 +171,9 @@ pub enum Value {
     /// `list` (Redis 7.0 always reports the `quicklist` encoding).
     List(VecDeque<Bytes>),
     /// `hash`
-    Hash(HashValue),
+    Hash(Box<HashValue>),
     /// `set`
-    Set(SetValue),
+    Set(Box<SetValue>),
     /// `zset`
     ZSet(Box<ZSetValue>),
 }

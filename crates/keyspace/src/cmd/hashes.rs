@@ -25,7 +25,7 @@ fn hash_or_create<'a>(
     key: &[u8],
 ) -> Result<&'a mut HashValue, Frame> {
     if as_hash(write(ks, c, key))?.is_none() {
-        store(ks, c, key, Value::Hash(HashValue::new()));
+        store(ks, c, key, Value::Hash(Box::new(HashValue::new())));
     }
     as_hash(write(ks, c, key))?.ok_or_else(reply::nil)
 }
