@@ -143,6 +143,8 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
                     }
                 }
                 args.clear();
+                // The batch's writes reach the backlog and replicas together.
+                crate::repl::flush_stream(s);
                 let limit = usize::try_from(s.config.int("client-query-buffer-limit"))
                     .unwrap_or(usize::MAX);
                 if rbuf.len() > limit {

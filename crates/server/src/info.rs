@@ -324,6 +324,7 @@ pub fn render(s: &Server, requested: &[String]) -> String {
 
 /// INFO [section ...]
 pub fn info_command(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
+    crate::repl::flush_stream(s);
     let requested: Vec<String> = (1..c.argc())
         .map(|i| String::from_utf8_lossy(c.arg(i)).to_ascii_lowercase())
         .collect();

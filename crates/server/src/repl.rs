@@ -40,6 +40,8 @@ pub struct Repl {
     pub link_up: bool,
     /// The database the stream this node produces last selected.
     stream_db: Option<usize>,
+    /// Encoded writes not yet handed to the master machine: a connection's
+    /// whole batch goes in at once (see [`flush_stream`]).
     scratch: BytesMut,
     /// Generation of the master link; a link task whose generation is not
     /// current closes its socket.
@@ -175,9 +177,9 @@ impl Repl {
         let _ = self.replica.set_cached_master(id, offset);
     }
 
-    /// The master replication offset.
+    /// The master replication offset, counting writes still batched.
     pub fn offset(&self) -> u64 {
-        self.master.master_offset()
+        self.master.master_offset() + self.scratch.len() as u64
     }
 
     /// The database the stream last selected.
@@ -192,7 +194,6 @@ impl Repl {
         if self.is_replica || self.master.backlog().is_none() {
             return;
         }
-        self.scratch.clear();
         if self.stream_db != Some(db) {
             let dbs = db.to_string();
             resp_codec::encode::command(&mut self.scratch, &[&b"SELECT"[..], dbs.as_bytes()]);
@@ -201,9 +202,6 @@ impl Repl {
         for cmd in cmds {
             resp_codec::encode::command(&mut self.scratch, cmd);
         }
-        let data = std::mem::take(&mut self.scratch);
-        self.master.feed(&data);
-        self.scratch = data;
     }
 
     /// Whether writes are worth recording for the stream.
@@ -223,6 +221,19 @@ fn log(level: Level, msg: String) {
 
 fn client(s: &Server, id: ReplicaId) -> Option<Rc<ClientHandle>> {
     s.clients.get(&id.0).cloned()
+}
+
+/// Hands the batched writes to the master machine (backlog and replica
+/// streams). Called at the end of every connection batch, and before
+/// anything that reads or depends on the master offset (replication
+/// commands, WAIT, snapshots), so the stream and the data never disagree.
+pub fn flush_stream(s: &mut Server) {
+    if s.repl.scratch.is_empty() {
+        return;
+    }
+    let data = s.repl.scratch.split();
+    s.repl.master.feed(&data);
+    drive(s);
 }
 
 /// Carries out every pending action of both machines, until none is left.
@@ -642,6 +653,7 @@ pub fn io_error_text(e: &std::io::Error) -> String {
 
 /// Periodic work (called from the server cron).
 pub fn cron(s: &mut Server) {
+    flush_stream(s);
     let now = unix_ms() as u64;
     s.repl.replica.handle_timeout(now);
     s.repl.master.handle_timeout(now);

@@ -18,6 +18,7 @@ fn client_info(sess: &Session) -> String {
 
 /// REPLICAOF host port | REPLICAOF NO ONE (also SLAVEOF)
 pub fn replicaof(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
+    repl::flush_stream(s);
     let now = unix_ms() as u64;
     if c.arg(1).eq_ignore_ascii_case(b"no") && c.arg(2).eq_ignore_ascii_case(b"one") {
         if s.repl.is_replica {
@@ -69,6 +70,7 @@ pub fn replicaof(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame 
 /// SYNC, PSYNC and REPLCONF: handed to the master machine, which answers
 /// on the connection itself.
 pub fn replication_command(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
+    repl::flush_stream(s);
     let now = unix_ms() as u64;
     let id = ReplicaId(sess.handle.id);
     s.repl
@@ -92,6 +94,7 @@ pub fn replication_command(s: &mut Server, sess: &mut Session, c: &mut Call<'_>)
 
 /// ROLE
 pub fn role(s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
+    repl::flush_stream(s);
     let bulk = |t: String| Frame::Bulk(Bytes::from(t));
     if s.repl.is_replica {
         let (host, port) = s
@@ -146,6 +149,7 @@ pub fn wait(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
     if timeout < 0 {
         return reply::err_static("ERR timeout is negative");
     }
+    repl::flush_stream(s);
     let target = sess.write_offset;
     let acked = s.repl.master.wait_target(target) as i64;
     if acked >= numreplicas || sess.multi_exec {
