@@ -143,7 +143,14 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
                     }
                 }
                 args.clear();
-                // The batch's writes reach the backlog and replicas together.
+                // The batch's writes reach the AOF (synced first with
+                // `appendfsync always`), the backlog and replicas together,
+                // before any reply to them goes out.
+                if let Some(aof) = s.aof.as_mut() {
+                    if let Err(e) = aof.write() {
+                        tracing::warn!("Error writing to the AOF file: {e}");
+                    }
+                }
                 crate::repl::flush_stream(s);
                 let limit = usize::try_from(s.config.int("client-query-buffer-limit"))
                     .unwrap_or(usize::MAX);

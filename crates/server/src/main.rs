@@ -2,6 +2,7 @@
 //! `redis-server` is: `replikv-server [config-file] [--directive value ...]`.
 
 mod alloc;
+mod aof;
 mod commands;
 mod config;
 mod conn;

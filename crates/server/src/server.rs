@@ -148,6 +148,8 @@ pub struct Server {
     pub active_expire: bool,
     /// Replication ID and offset found in the dump loaded at start-up.
     pub loaded_repl: Option<(String, i64)>,
+    /// The append-only file, when `appendonly yes`.
+    pub aof: Option<crate::aof::Aof>,
     /// Clients blocked on keys (BLPOP and friends).
     pub blocking: crate::commands::blocking::Blocking,
     /// Snapshot and load state.
@@ -215,6 +217,7 @@ impl Server {
             active_expire: true,
             saving: Default::default(),
             blocking: Default::default(),
+            aof: None,
             loaded_repl: None,
             watchers: HashMap::new(),
             channels: HashMap::new(),
@@ -234,6 +237,9 @@ impl Server {
         let max_bulk = u64::try_from(self.config.int("proto-max-bulk-len")).unwrap_or(u64::MAX);
         self.limits.max_bulk_len = max_bulk;
         self.ks.set_max_string_len(max_bulk);
+        if let Some(aof) = self.aof.as_mut() {
+            aof.set_fsync(crate::aof::Fsync::parse(&self.config.str("appendfsync")));
+        }
         let lim = |name: &str| usize::try_from(self.config.int(name)).unwrap_or(0);
         self.ks.set_limits(keyspace::value::EncodingLimits {
             hash_max_listpack_entries: lim("hash-max-listpack-entries"),
@@ -288,7 +294,7 @@ impl Server {
                 if !self.watchers.is_empty() {
                     self.touch(edb, &key);
                 }
-                if self.repl.active() {
+                if self.wants_propagation() {
                     self.pending_ops
                         .push((edb, vec![Bytes::from_static(b"DEL"), key]));
                 }
@@ -305,7 +311,7 @@ impl Server {
         if !self.watchers.is_empty() {
             self.touch_command(db, spec, call);
         }
-        if self.repl.active() {
+        if self.wants_propagation() {
             match &call.propagate {
                 Propagate::Nothing => {}
                 Propagate::Verbatim => self.pending_ops.push((db, call.args.to_vec())),
@@ -324,7 +330,7 @@ impl Server {
                 self.touch(db, &k);
             }
         }
-        if self.repl.active() {
+        if self.wants_propagation() {
             self.pending_ops.push((db, cmd));
         }
     }
@@ -340,14 +346,27 @@ impl Server {
         let wrap = ops.len() > 1;
         if wrap {
             let db = ops.first().map_or(0, |o| o.0);
-            self.repl.feed(db, [&[Bytes::from_static(b"MULTI")][..]]);
+            self.emit(db, &[Bytes::from_static(b"MULTI")]);
         }
         for (db, cmd) in &ops {
-            self.repl.feed(*db, [&cmd[..]]);
+            self.emit(*db, cmd);
         }
         if wrap {
             let db = ops.last().map_or(0, |o| o.0);
-            self.repl.feed(db, [&[Bytes::from_static(b"EXEC")][..]]);
+            self.emit(db, &[Bytes::from_static(b"EXEC")]);
+        }
+    }
+
+    /// Whether writes must be recorded: replicas or an AOF listen.
+    pub fn wants_propagation(&self) -> bool {
+        self.repl.active() || self.aof.is_some()
+    }
+
+    /// Sends one effect to the replication stream and the AOF.
+    pub fn emit(&mut self, db: usize, cmd: &[Bytes]) {
+        self.repl.feed(db, [cmd]);
+        if let Some(aof) = self.aof.as_mut() {
+            aof.feed(db, cmd);
         }
     }
 
@@ -422,7 +441,8 @@ impl Server {
                         .iter()
                         .map(|c| {
                             let two = c.first().is_some_and(|n| {
-                                n.eq_ignore_ascii_case(b"LMOVE") || n.eq_ignore_ascii_case(b"RPOPLPUSH")
+                                n.eq_ignore_ascii_case(b"LMOVE")
+                                    || n.eq_ignore_ascii_case(b"RPOPLPUSH")
                             });
                             (
                                 c.get(1).cloned().unwrap_or_default(),

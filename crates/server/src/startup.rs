@@ -263,12 +263,13 @@ async fn cron(server: Rc<RefCell<Server>>) {
             s.ks.active_expire(now, 400);
             for (db, key) in s.ks.take_expired() {
                 let del = [bytes::Bytes::from_static(b"DEL"), key];
-                s.repl.feed(db, [&del[..]]);
+                s.emit(db, &del);
             }
         }
         crate::repl::cron(&mut s);
         s.stats.sample(now);
         crate::commands::persistence::cron(&mut s);
+        crate::commands::persistence::aof_cron(&mut s, tick % hz == 0);
         let timeout = s.config.int("timeout");
         if timeout > 0 && tick % hz == 0 {
             for c in s.clients.values() {
@@ -286,8 +287,87 @@ async fn cron(server: Rc<RefCell<Server>>) {
     }
 }
 
-/// Loads the dump file, if there is one, while clients get `-LOADING`.
+/// Loads the data set: from the append-only file when `appendonly yes`
+/// and one exists, else from the dump file; then opens (or creates) the
+/// append-only file.
 async fn load_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<()> {
+    let (aof_on, dir, name) = {
+        let s = server.borrow();
+        (
+            s.config.bool("appendonly"),
+            std::path::PathBuf::from(s.config.str("appenddirname")),
+            s.config.str("appendfilename"),
+        )
+    };
+    if aof_on {
+        let existing = crate::aof::Aof::existing(&dir, &name).map_err(|e| anyhow::anyhow!(e))?;
+        if let Some(manifest) = existing {
+            load_aof(server, &dir, &name, manifest)?;
+            return Ok(());
+        }
+    }
+    load_rdb_at_startup(server).await?;
+    if aof_on {
+        let mut s = server.borrow_mut();
+        crate::commands::persistence::aof_enable(&mut s).map_err(|e| anyhow::anyhow!(e))?;
+    }
+    Ok(())
+}
+
+/// Loads every file of an existing append-only file, in manifest order.
+fn load_aof(
+    server: &Rc<RefCell<Server>>,
+    dir: &std::path::Path,
+    name: &str,
+    manifest: Vec<crate::aof::ManifestEntry>,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let mut s = server.borrow_mut();
+    let s = &mut *s;
+    let mut commands = 0u64;
+    for e in manifest.iter().filter(|e| e.kind == 'b' || e.kind == 'i') {
+        let path = dir.join(&e.name);
+        if e.name.ends_with(".rdb") {
+            let loader = crate::persist::Loader::new(
+                s.ks.db_count(),
+                unix_ms(),
+                true,
+                u64::MAX,
+                *s.ks.limits(),
+            );
+            let (dbs, report) = crate::persist::load_file(&path, loader)
+                .map_err(|err| anyhow::anyhow!("Error loading the AOF base {}: {err}", e.name))?;
+            s.ks.replace_dbs(dbs);
+            tracing::info!(
+                "DB loaded from base file {}: {} keys",
+                e.name,
+                report.loaded
+            );
+        } else {
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            let h = s.register_client(addr, addr);
+            let mut sess = crate::session::Session::new(h.clone(), true);
+            sess.is_master = true;
+            let now = unix_ms();
+            commands += crate::aof::replay(&path, |args| {
+                let _ = crate::commands::dispatch(s, &mut sess, args, now);
+                sess.extra_replies.clear();
+            })
+            .map_err(|err| anyhow::anyhow!(err))?;
+            s.unregister_client(h.id);
+        }
+    }
+    tracing::info!(
+        "DB loaded from append only file: {:.3} seconds ({commands} commands replayed)",
+        started.elapsed().as_secs_f64()
+    );
+    let fsync = crate::aof::Fsync::parse(&s.config.str("appendfsync"));
+    s.aof = Some(crate::aof::Aof::open(dir, name, manifest, fsync)?);
+    Ok(())
+}
+
+/// Loads the dump file, if there is one, while clients get `-LOADING`.
+async fn load_rdb_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<()> {
     use std::io::Read;
     let (path, loader) = {
         let s = server.borrow();

@@ -127,17 +127,29 @@ pub fn timeout_reply(op: &BlockOp) -> Frame {
 }
 
 /// Tries to serve `op` from `key` now.
-fn try_serve(s: &mut Server, db: usize, key: &Bytes, op: &BlockOp, now: i64) -> Option<Result<lists::Served, Frame>> {
+fn try_serve(
+    s: &mut Server,
+    db: usize,
+    key: &Bytes,
+    op: &BlockOp,
+    now: i64,
+) -> Option<Result<lists::Served, Frame>> {
     match op {
-        BlockOp::ListPop { end, count } => lists::pop_for_blocked(&mut s.ks, db, now, key, *end, *count).map(Ok),
-        BlockOp::ListMove { dst, ends, rpoplpush } => {
-            match lists::move_for_blocked(&mut s.ks, db, now, key, dst, *ends, *rpoplpush) {
-                Ok(Some(x)) => Some(Ok(x)),
-                Ok(None) => None,
-                Err(e) => Some(Err(e)),
-            }
+        BlockOp::ListPop { end, count } => {
+            lists::pop_for_blocked(&mut s.ks, db, now, key, *end, *count).map(Ok)
         }
-        BlockOp::ZPop { end, count } => zsets::pop_for_blocked(&mut s.ks, db, now, key, *end, *count).map(Ok),
+        BlockOp::ListMove {
+            dst,
+            ends,
+            rpoplpush,
+        } => match lists::move_for_blocked(&mut s.ks, db, now, key, dst, *ends, *rpoplpush) {
+            Ok(Some(x)) => Some(Ok(x)),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        },
+        BlockOp::ZPop { end, count } => {
+            zsets::pop_for_blocked(&mut s.ks, db, now, key, *end, *count).map(Ok)
+        }
     }
 }
 
@@ -149,7 +161,12 @@ pub fn serve_ready(s: &mut Server) {
         let ready = std::mem::take(&mut s.blocking.ready);
         for (db, key) in ready {
             loop {
-                let Some(&id) = s.blocking.by_key.get(&(db, key.clone())).and_then(|q| q.front()) else {
+                let Some(&id) = s
+                    .blocking
+                    .by_key
+                    .get(&(db, key.clone()))
+                    .and_then(|q| q.front())
+                else {
                     break;
                 };
                 let Some(op) = s.blocking.clients.get(&id).map(|b| b.op.clone()) else {
@@ -177,7 +194,14 @@ pub fn serve_ready(s: &mut Server) {
     }
 }
 
-fn block_or_serve(s: &mut Server, sess: &mut Session, c: &mut Call<'_>, keys: Vec<Bytes>, op: BlockOp, deadline: Option<i64>) -> Frame {
+fn block_or_serve(
+    s: &mut Server,
+    sess: &mut Session,
+    c: &mut Call<'_>,
+    keys: Vec<Bytes>,
+    op: BlockOp,
+    deadline: Option<i64>,
+) -> Frame {
     for key in &keys {
         match try_serve(s, c.db, key, &op, c.now_ms) {
             Some(Ok(served)) => {
@@ -209,8 +233,12 @@ fn block_or_serve(s: &mut Server, sess: &mut Session, c: &mut Call<'_>, keys: Ve
             q.push_back(id);
         }
     }
-    s.blocking.clients.insert(id, BlockedClient { db: c.db, keys, op });
-    sess.blocked = Some(Blocked::Keys { deadline_ms: deadline });
+    s.blocking
+        .clients
+        .insert(id, BlockedClient { db: c.db, keys, op });
+    sess.blocked = Some(Blocked::Keys {
+        deadline_ms: deadline,
+    });
     Frame::Null
 }
 
@@ -247,7 +275,11 @@ pub fn blmove(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
         Ok(d) => d,
         Err(e) => return e,
     };
-    let op = BlockOp::ListMove { dst: c.arg_bytes(2), ends: (from, to), rpoplpush: false };
+    let op = BlockOp::ListMove {
+        dst: c.arg_bytes(2),
+        ends: (from, to),
+        rpoplpush: false,
+    };
     block_or_serve(s, sess, c, owned(&c.args[1..2]), op, d)
 }
 
@@ -257,7 +289,11 @@ pub fn brpoplpush(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame
         Ok(d) => d,
         Err(e) => return e,
     };
-    let op = BlockOp::ListMove { dst: c.arg_bytes(2), ends: (End::Right, End::Left), rpoplpush: true };
+    let op = BlockOp::ListMove {
+        dst: c.arg_bytes(2),
+        ends: (End::Right, End::Left),
+        rpoplpush: true,
+    };
     block_or_serve(s, sess, c, owned(&c.args[1..2]), op, d)
 }
 
@@ -272,7 +308,17 @@ pub fn blmpop(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
         Err(e) => return e,
     };
     let keys = owned(keys);
-    block_or_serve(s, sess, c, keys, BlockOp::ListPop { end, count: Some(count) }, d)
+    block_or_serve(
+        s,
+        sess,
+        c,
+        keys,
+        BlockOp::ListPop {
+            end,
+            count: Some(count),
+        },
+        d,
+    )
 }
 
 fn bzpop(s: &mut Server, sess: &mut Session, c: &mut Call<'_>, end: ZEnd) -> Frame {
@@ -305,7 +351,17 @@ pub fn bzmpop(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
         Err(e) => return e,
     };
     let keys = owned(keys);
-    block_or_serve(s, sess, c, keys, BlockOp::ZPop { end, count: Some(count) }, d)
+    block_or_serve(
+        s,
+        sess,
+        c,
+        keys,
+        BlockOp::ZPop {
+            end,
+            count: Some(count),
+        },
+        d,
+    )
 }
 
 const W: u32 = flag::WRITE | flag::NOSCRIPT | flag::BLOCKING;

@@ -60,8 +60,23 @@ pub fn set(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
             return fail(&why);
         }
     }
+    let aof_was = s.config.bool("appendonly");
     s.config = next;
     s.config_changed();
+    match (aof_was, s.config.bool("appendonly")) {
+        (false, true) => {
+            if let Err(e) = super::persistence::aof_enable(s) {
+                let _ = s.config.set("appendonly", &["no".to_string()]);
+                return error_text(&format!("ERR {e}"));
+            }
+        }
+        (true, false) => {
+            if let Some(mut aof) = s.aof.take() {
+                let _ = aof.tick();
+            }
+        }
+        _ => {}
+    }
     reply::ok()
 }
 

@@ -317,6 +317,16 @@ const ACL: &[&str] = &["admin", "slow", "dangerous"];
 /// The persistence commands.
 pub const PERSISTENCE_COMMANDS: &[CommandSpec] = &[
     c_srv(
+        "bgrewriteaof",
+        1,
+        flag::ADMIN | flag::NOSCRIPT | flag::NO_ASYNC_LOADING,
+        ACL,
+        "server",
+        "1.0.0",
+        "Asynchronously rewrites the append-only file to disk.",
+        bgrewriteaof,
+    ),
+    c_srv(
         "save",
         1,
         ADMIN,
@@ -359,3 +369,97 @@ pub const PERSISTENCE_COMMANDS: &[CommandSpec] = &[
         restore,
     ),
 ];
+
+/// Turns the AOF on: its base is a snapshot of the data set as it is now.
+pub fn aof_enable(s: &mut Server) -> Result<(), String> {
+    if s.aof.is_some() {
+        return Ok(());
+    }
+    let dir = std::path::PathBuf::from(s.config.str("appenddirname"));
+    let name = s.config.str("appendfilename");
+    let fsync = crate::aof::Fsync::parse(&s.config.str("appendfsync"));
+    let info = snapshot_info(s);
+    let ks = &s.ks;
+    let aof = crate::aof::Aof::create(&dir, &name, fsync, |path| {
+        persist::save_to_file(ks, &info, path).map(|_| ())
+    })
+    .map_err(|e| format!("Can't open the append-only file: {e}"))?;
+    tracing::info!("Creating AOF base file {name}.1.base.rdb on server start");
+    s.aof = Some(aof);
+    Ok(())
+}
+
+/// The AOF's part of the cron: the `everysec` fsync and the end of a
+/// rewrite.
+pub fn aof_cron(s: &mut Server, second: bool) {
+    let Some(aof) = s.aof.as_mut() else {
+        return;
+    };
+    if second {
+        if let Err(e) = aof.tick() {
+            tracing::warn!("Error writing to the AOF file: {e}");
+        }
+    }
+    if let Some((pid, _)) = aof.rewrite {
+        if let Some(exit) = fork::try_reap(pid) {
+            match aof.finish_rewrite(exit.ok()) {
+                Ok(()) if exit.ok() => {
+                    tracing::info!("Background AOF rewrite finished successfully")
+                }
+                Ok(()) => tracing::warn!("Background AOF rewrite terminated with error"),
+                Err(e) => {
+                    tracing::warn!("Background AOF rewrite failed to install the new base: {e}")
+                }
+            }
+        }
+    }
+}
+
+/// BGREWRITEAOF: a child writes a new base while writes go to a new
+/// incremental file.
+pub fn bgrewriteaof(s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
+    if s.aof.as_ref().is_some_and(|a| a.rewrite.is_some()) {
+        return reply::err_static("ERR Background append only file rewriting already in progress");
+    }
+    if s.aof.is_none() {
+        return match aof_enable(s) {
+            Ok(()) => Frame::Simple(Bytes::from_static(
+                b"Background append only file rewriting started",
+            )),
+            Err(e) => error_text(&format!("ERR {e}")),
+        };
+    }
+    let info = snapshot_info(s);
+    let dir = s
+        .aof
+        .as_ref()
+        .map(|a| a.dir().to_path_buf())
+        .unwrap_or_default();
+    let ks = &s.ks;
+    // The child learns its target from its own pid, which the parent
+    // names the same way.
+    let pid = fork::fork_child(move || {
+        let path = dir.join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
+        match persist::save_to_file(ks, &info, &path) {
+            Ok(_) => 0,
+            Err(_) => 1,
+        }
+    });
+    match pid {
+        Ok(pid) => {
+            if let Some(aof) = s.aof.as_mut() {
+                if let Err(e) = aof.begin_rewrite(pid) {
+                    fork::kill_child(pid);
+                    return error_text(&format!("ERR Can't rewrite append only file: {e}"));
+                }
+            }
+            tracing::info!("Background append only file rewriting started by pid {pid}");
+            Frame::Simple(Bytes::from_static(
+                b"Background append only file rewriting started",
+            ))
+        }
+        Err(e) => error_text(&format!(
+            "ERR Can't rewrite append only file in background: fork: {e}"
+        )),
+    }
+}
