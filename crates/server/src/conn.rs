@@ -26,6 +26,13 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
         return;
     };
     let _ = stream.set_nodelay(true);
+    let keepalive = server.borrow().config.int("tcp-keepalive");
+    if keepalive > 0 {
+        // `tcp-keepalive`: detect dead peers, as Redis does.
+        let ka = socket2::TcpKeepalive::new()
+            .with_time(std::time::Duration::from_secs(keepalive.unsigned_abs()));
+        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&ka);
+    }
     let accepted = {
         let mut s = server.borrow_mut();
         let maxclients = usize::try_from(s.config.int("maxclients")).unwrap_or(usize::MAX);
