@@ -15,7 +15,8 @@ use crate::value::{StrValue, Value};
 /// What a string lookup found.
 enum Found {
     Missing,
-    WrongType,
+    /// Another type, with the key's expiry (SET KEEPTTL keeps it).
+    WrongType(i64),
     Str(StrValue, i64),
 }
 
@@ -24,7 +25,7 @@ fn read_str(ks: &mut Keyspace, c: &Call<'_>, key: &[u8]) -> Found {
         None => Found::Missing,
         Some(e) => match &e.value {
             Value::Str(s) => Found::Str(s.clone(), e.expire_at),
-            _ => Found::WrongType,
+            _ => Found::WrongType(e.expire_at),
         },
     }
 }
@@ -34,7 +35,7 @@ fn write_str(ks: &mut Keyspace, c: &Call<'_>, key: &[u8]) -> Found {
         None => Found::Missing,
         Some(e) => match &e.value {
             Value::Str(s) => Found::Str(s.clone(), e.expire_at),
-            _ => Found::WrongType,
+            _ => Found::WrongType(e.expire_at),
         },
     }
 }
@@ -94,8 +95,8 @@ fn set_generic(
 ) -> Frame {
     let key = c.arg(1);
     let (found, old, old_ttl) = match write_str(ks, c, key) {
-        Found::WrongType if get => return reply::wrongtype(),
-        Found::WrongType => (true, None, NO_EXPIRE),
+        Found::WrongType(_) if get => return reply::wrongtype(),
+        Found::WrongType(ttl) => (true, None, ttl),
         Found::Missing => (false, None, NO_EXPIRE),
         Found::Str(s, t) => (true, Some(s), t),
     };
@@ -225,7 +226,7 @@ pub fn msetnx(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
 /// GETSET key value
 pub fn getset(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     let old = match write_str(ks, c, c.arg(1)) {
-        Found::WrongType => return reply::wrongtype(),
+        Found::WrongType(_) => return reply::wrongtype(),
         Found::Missing => reply::nil(),
         Found::Str(s, _) => Frame::Bulk(s.to_bytes()),
     };
@@ -241,7 +242,7 @@ pub fn getset(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
 /// GETDEL key
 pub fn getdel(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     match read_str(ks, c, c.arg(1)) {
-        Found::WrongType => reply::wrongtype(),
+        Found::WrongType(_) => reply::wrongtype(),
         Found::Missing => reply::nil(),
         Found::Str(s, _) => {
             if let Some(db) = ks.db_mut(c.db) {
@@ -262,7 +263,7 @@ pub fn getex(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         Err(e) => return e,
     };
     let (value, ttl) = match read_str(ks, c, c.arg(1)) {
-        Found::WrongType => return reply::wrongtype(),
+        Found::WrongType(_) => return reply::wrongtype(),
         Found::Missing => return reply::nil(),
         Found::Str(s, t) => (s, t),
     };
@@ -311,7 +312,7 @@ fn too_big(ks: &Keyspace, len: u64) -> Option<Frame> {
 pub fn append(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     let add = c.arg(2);
     let (new, ttl) = match write_str(ks, c, c.arg(1)) {
-        Found::WrongType => return reply::wrongtype(),
+        Found::WrongType(_) => return reply::wrongtype(),
         Found::Missing => (StrValue::from_client(add), NO_EXPIRE),
         Found::Str(s, ttl) => {
             if let Some(e) = too_big(ks, (s.len() + add.len()) as u64) {
@@ -338,7 +339,7 @@ pub fn append(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
 /// STRLEN key
 pub fn strlen(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     match read_str(ks, c, c.arg(1)) {
-        Found::WrongType => reply::wrongtype(),
+        Found::WrongType(_) => reply::wrongtype(),
         Found::Missing => reply::int(0),
         Found::Str(s, _) => reply::count(s.len()),
     }
@@ -350,7 +351,7 @@ pub fn getrange(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         return reply::not_int();
     };
     let s = match read_str(ks, c, c.arg(1)) {
-        Found::WrongType => return reply::wrongtype(),
+        Found::WrongType(_) => return reply::wrongtype(),
         Found::Missing => return Frame::Bulk(Bytes::new()),
         Found::Str(s, _) => s.to_bytes(),
     };
@@ -385,7 +386,7 @@ pub fn setrange(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     }
     let value = c.arg(3);
     let (cur, ttl) = match write_str(ks, c, c.arg(1)) {
-        Found::WrongType => return reply::wrongtype(),
+        Found::WrongType(_) => return reply::wrongtype(),
         Found::Missing => {
             if value.is_empty() {
                 return reply::int(0);
@@ -424,7 +425,7 @@ pub fn setrange(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
 
 fn incr_generic(ks: &mut Keyspace, c: &mut Call<'_>, by: i64) -> Frame {
     let (cur, ttl) = match write_str(ks, c, c.arg(1)) {
-        Found::WrongType => return reply::wrongtype(),
+        Found::WrongType(_) => return reply::wrongtype(),
         Found::Missing => (0, NO_EXPIRE),
         Found::Str(StrValue::Int(n), ttl) => (n, ttl),
         Found::Str(s, ttl) => match parse_i64(&s.to_bytes()) {
@@ -470,7 +471,7 @@ pub fn decrby(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
 /// INCRBYFLOAT key increment
 pub fn incrbyfloat(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     let (cur, ttl) = match write_str(ks, c, c.arg(1)) {
-        Found::WrongType => return reply::wrongtype(),
+        Found::WrongType(_) => return reply::wrongtype(),
         Found::Missing => (None, NO_EXPIRE),
         Found::Str(s, ttl) => (Some(s.to_bytes()), ttl),
     };
