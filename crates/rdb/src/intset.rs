@@ -7,9 +7,13 @@ type Result<T> = std::result::Result<T, &'static str>;
 
 /// Decodes and validates an intset.
 pub(crate) fn decode(blob: &[u8]) -> Result<Vec<i64>> {
-    let header = blob.get(..8).ok_or("shorter than the header")?;
-    let width = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-    let count = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+    let header: [u8; 8] = blob
+        .get(..8)
+        .and_then(|s| s.try_into().ok())
+        .ok_or("shorter than the header")?;
+    let [w0, w1, w2, w3, c0, c1, c2, c3] = header;
+    let width = u32::from_le_bytes([w0, w1, w2, w3]) as usize;
+    let count = u32::from_le_bytes([c0, c1, c2, c3]) as usize;
     if !matches!(width, 2 | 4 | 8) {
         return Err("invalid element width");
     }

@@ -56,14 +56,23 @@ fn backlen_size(len: usize) -> usize {
     }
 }
 
+/// The back-length field for an entry of `len` bytes, in a fixed buffer
+/// of which the first [`backlen_size`] bytes are used.
+fn backlen(len: usize) -> [u8; 5] {
+    let n = backlen_size(len);
+    let mut out = [0u8; 5];
+    for (slot, i) in out.iter_mut().zip((0..n).rev()) {
+        let group = ((len >> (7 * i)) & 127) as u8;
+        // Every byte except the first carries the high bit.
+        *slot = if i == n - 1 { group } else { group | 128 };
+    }
+    out
+}
+
 /// Appends the back-length field for an entry of `len` bytes.
 fn push_backlen(out: &mut Vec<u8>, len: usize) {
-    let n = backlen_size(len);
-    for i in (0..n).rev() {
-        let group = ((len >> (7 * i)) & 127) as u8;
-        // Every byte except the first written carries the high bit.
-        out.push(if i == n - 1 { group } else { group | 128 });
-    }
+    let field = backlen(len);
+    out.extend_from_slice(field.get(..backlen_size(len)).unwrap_or_default());
 }
 
 /// Bytes an element takes in a listpack (encoding, payload, back-length),
@@ -99,7 +108,8 @@ pub(crate) fn for_each<'a>(
     }
     let declared = blob
         .get(4..6)
-        .map(|s| u16::from_le_bytes([s[0], s[1]]))
+        .and_then(|s| s.try_into().ok())
+        .map(u16::from_le_bytes)
         .unwrap_or(0);
     let end = blob.len() - 1;
     let mut p = HEADER;
@@ -156,9 +166,7 @@ pub(crate) fn for_each<'a>(
         let back = blob
             .get(p + size..p + size + bl)
             .ok_or("entry back-length past the end")?;
-        let mut expect = Vec::with_capacity(5);
-        push_backlen(&mut expect, size);
-        if back != expect.as_slice() {
+        if Some(back) != backlen(size).get(..bl) {
             return Err("entry back-length does not match its size");
         }
         p += size + bl;
@@ -260,9 +268,9 @@ impl Builder {
         let count = u16::try_from(self.count)
             .unwrap_or(COUNT_UNKNOWN)
             .to_le_bytes();
+        let header = [total[0], total[1], total[2], total[3], count[0], count[1]];
         if let Some(h) = self.buf.get_mut(..HEADER) {
-            h[..4].copy_from_slice(&total);
-            h[4..].copy_from_slice(&count);
+            h.copy_from_slice(&header);
         }
         &self.buf
     }

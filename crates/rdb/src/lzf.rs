@@ -62,13 +62,20 @@ pub(crate) fn decompress(input: &[u8], ulen: usize) -> Result<Vec<u8>, &'static 
             if out.len() + len > ulen {
                 return Err("data decompresses to more than the announced length");
             }
-            if distance >= len {
-                out.extend_from_within(start..start + len);
+            if distance == 1 {
+                // A run of one repeated byte.
+                let b = out.last().copied().unwrap_or_default();
+                out.resize(out.len() + len, b);
             } else {
-                // Overlapping copy: each byte may be one this loop just wrote.
-                for k in start..start + len {
-                    let b = out.get(k).copied().unwrap_or_default();
-                    out.push(b);
+                // The copy may overlap what it produces: the source repeats
+                // with period `distance`, so copy at most that much at once.
+                let mut from = start;
+                let mut left = len;
+                while left > 0 {
+                    let n = left.min(distance);
+                    out.extend_from_within(from..from + n);
+                    from += n;
+                    left -= n;
                 }
             }
         }

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use crate::decode::{Parsed, ValueParser};
 use crate::error::{RdbError, RdbErrorKind};
 use crate::format::{opcode, rdb_type, MAX_READ_VERSION, MIN_READ_VERSION};
-use crate::input::{Input, Len, StrRead};
+use crate::input::{parse_len, Input, Len, StrRead};
 use crate::value::{RdbEntry, RdbEvent};
 
 /// Limits and checks applied by [`RdbReader`].
@@ -292,8 +292,8 @@ impl RdbReader {
                         // Module id, `when` opcode, `when`: three lengths.
                         let mut used = 0;
                         let mut vals = [0u64; 3];
-                        for v in vals.iter_mut() {
-                            match crate::input::parse_len(avail.get(used..).unwrap_or_default())
+                        for v in &mut vals {
+                            match parse_len(avail.get(used..).unwrap_or_default())
                                 .map_err(|k| RdbError::new(k, at))?
                             {
                                 None => return Ok(None),
@@ -310,7 +310,8 @@ impl RdbReader {
                             }
                         }
                         // The `when` value must be announced as an unsigned integer.
-                        if vals[1] != 2 {
+                        let [_module_id, when_opcode, _when] = vals;
+                        if when_opcode != 2 {
                             return Err(RdbError::new(
                                 RdbErrorKind::Corrupt {
                                     what: "module aux data",
@@ -326,7 +327,7 @@ impl RdbReader {
                         let at = self.input.offset();
                         let avail = self.input.avail();
                         let Some((op, used)) =
-                            crate::input::parse_len(avail).map_err(|k| RdbError::new(k, at))?
+                            parse_len(avail).map_err(|k| RdbError::new(k, at))?
                         else {
                             return Ok(None);
                         };
@@ -339,12 +340,12 @@ impl RdbReader {
                                 return Ok(Some(RdbEvent::ModuleAux));
                             }
                             // Signed and unsigned integers are length-encoded.
-                            Len::Plain(1 | 2) => match crate::input::parse_len(rest)
-                                .map_err(|k| RdbError::new(k, at))?
-                            {
-                                None => return Ok(None),
-                                Some((_, u)) => u,
-                            },
+                            Len::Plain(1 | 2) => {
+                                match parse_len(rest).map_err(|k| RdbError::new(k, at))? {
+                                    None => return Ok(None),
+                                    Some((_, u)) => u,
+                                }
+                            }
                             Len::Plain(3) => 4,
                             Len::Plain(4) => 8,
                             Len::Plain(5) => {
@@ -501,7 +502,7 @@ impl RdbReader {
             let mut used = 0;
             let mut out = Vec::with_capacity(n);
             for _ in 0..n {
-                match crate::input::parse_len(rest.get(used..).unwrap_or_default())
+                match parse_len(rest.get(used..).unwrap_or_default())
                     .map_err(|k| RdbError::new(k, at + 1 + used as u64))?
                 {
                     None => return Ok(None),

@@ -52,7 +52,8 @@ pub(crate) fn for_each<'a>(
     }
     let declared = blob
         .get(8..10)
-        .map(|s| u16::from_le_bytes([s[0], s[1]]))
+        .and_then(|s| s.try_into().ok())
+        .map(u16::from_le_bytes)
         .unwrap_or(0);
     let mut p = HEADER;
     let mut prev_size = 0usize;
@@ -75,16 +76,16 @@ pub(crate) fn for_each<'a>(
         }
         let enc = at(p)?;
         let item = match enc >> 6 {
-            0b00 | 0b01 | 0b10 => {
+            0b00..=0b10 => {
                 let (len, head) = match enc >> 6 {
                     0b00 => (usize::from(enc & 0x3f), 1),
                     0b01 => ((usize::from(enc & 0x3f) << 8) | usize::from(at(p + 1)?), 2),
                     _ => {
-                        let raw = blob.get(p + 1..p + 5).ok_or("entry header past the end")?;
-                        (
-                            u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize,
-                            5,
-                        )
+                        let raw: [u8; 4] = blob
+                            .get(p + 1..p + 5)
+                            .and_then(|s| s.try_into().ok())
+                            .ok_or("entry header past the end")?;
+                        (u32::from_be_bytes(raw) as usize, 5)
                     }
                 };
                 let s = blob

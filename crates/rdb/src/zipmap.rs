@@ -16,11 +16,11 @@ fn read_len(blob: &[u8], p: usize) -> Result<(usize, usize)> {
     match blob.get(p).copied() {
         Some(b) if b < BIGLEN => Ok((usize::from(b), p + 1)),
         Some(BIGLEN) => {
-            let raw = blob.get(p + 1..p + 5).ok_or("length past the end")?;
-            Ok((
-                u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]) as usize,
-                p + 5,
-            ))
+            let raw: [u8; 4] = blob
+                .get(p + 1..p + 5)
+                .and_then(|s| s.try_into().ok())
+                .ok_or("length past the end")?;
+            Ok((u32::from_le_bytes(raw) as usize, p + 5))
         }
         _ => Err("invalid length byte"),
     }

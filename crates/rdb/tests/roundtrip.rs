@@ -17,55 +17,115 @@ use rdb::{
 
 /// Strings that exercise every string encoding: short binary, canonical
 /// and non-canonical integers, long compressible and incompressible runs.
+/// One flat strategy (not a union) keeps generation fast.
 fn blob() -> impl Strategy<Value = Bytes> {
-    prop_oneof![
-        4 => proptest::collection::vec(any::<u8>(), 0..24).prop_map(Bytes::from),
-        2 => any::<i64>().prop_map(|i| Bytes::from(i.to_string())),
-        2 => (-300i64..300).prop_map(|i| Bytes::from(i.to_string())),
-        1 => (0u8..4, 0usize..3).prop_map(|(d, z)| Bytes::from(format!("{}{d}", "0".repeat(z)))),
-        1 => (any::<u8>(), 20usize..400).prop_map(|(c, n)| Bytes::from(vec![c; n])),
-        1 => proptest::collection::vec(any::<u8>(), 60..300).prop_map(Bytes::from),
-    ]
+    (
+        0u8..11,
+        any::<i64>(),
+        proptest::collection::vec(any::<u8>(), 0..24),
+    )
+        .prop_map(|(kind, i, bytes)| blob_of(kind, i, &bytes))
+}
+
+fn blob_of(kind: u8, i: i64, bytes: &[u8]) -> Bytes {
+    match kind {
+        0..=3 => Bytes::copy_from_slice(bytes),
+        4 | 5 => Bytes::from(i.to_string()),
+        6 | 7 => Bytes::from((i % 300).to_string()),
+        8 => Bytes::from(format!("{}{}", "0".repeat(bytes.len() % 3), i % 4)),
+        9 => Bytes::from(vec![i as u8; 20 + (i.unsigned_abs() % 380) as usize]),
+        _ => Bytes::from(bytes.repeat(3 + (i.unsigned_abs() % 10) as usize)),
+    }
+}
+
+fn score_of(kind: u8, i: i64, bits: u64) -> f64 {
+    match kind % 8 {
+        0 => f64::INFINITY,
+        1 => f64::NEG_INFINITY,
+        2 => -0.0,
+        3 => (i % 1000) as f64,
+        4 => (i % 1000) as f64 / 7.0,
+        5 => i as f64,
+        _ => {
+            let d = f64::from_bits(bits);
+            if d.is_nan() {
+                0.5
+            } else {
+                d
+            }
+        }
+    }
 }
 
 fn score() -> impl Strategy<Value = f64> {
-    prop_oneof![
-        any::<f64>().prop_filter("NaN is not a valid score", |d| !d.is_nan()),
-        Just(f64::INFINITY),
-        Just(f64::NEG_INFINITY),
-        Just(0.0),
-        Just(-0.0),
-        (-1000i32..1000).prop_map(f64::from),
-        (-1000i32..1000).prop_map(|i| f64::from(i) / 7.0),
-        any::<i64>().prop_map(|i| i as f64),
-    ]
+    (any::<u8>(), any::<i64>(), any::<u64>()).prop_map(|(k, i, b)| score_of(k, i, b))
 }
 
-/// Sizes mostly small, sometimes across the encoding thresholds.
-fn size() -> impl Strategy<Value = usize> {
-    prop_oneof![8 => 1usize..12, 1 => 100usize..700]
+/// A small deterministic generator for the large collections, which would
+/// be slow to draw element by element.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn blob(&mut self) -> Bytes {
+        let (k, i, n) = (self.next(), self.next(), self.next());
+        let bytes: Vec<u8> = (0..n % 24).map(|j| (n >> (j % 8 * 8)) as u8).collect();
+        blob_of((k % 11) as u8, i as i64, &bytes)
+    }
+}
+
+/// A collection of `n` elements of kind `kind`, unique where required.
+fn collection(kind: u8, n: usize, seed: u64) -> RdbValue {
+    let mut g = Gen(seed | 1);
+    match kind {
+        0 => RdbValue::List((0..n).map(|_| g.blob()).collect()),
+        1 => {
+            let s: BTreeSet<i64> = (0..n).map(|_| g.next() as i64 >> (g.next() % 60)).collect();
+            RdbValue::Set(s.into_iter().map(|i| Bytes::from(i.to_string())).collect())
+        }
+        2 => RdbValue::Set(
+            (0..n)
+                .map(|_| g.blob())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+        ),
+        3 => {
+            let m: BTreeMap<Bytes, f64> = (0..n)
+                .map(|_| {
+                    let (k, i, b) = (g.next(), g.next(), g.next());
+                    (g.blob(), score_of(k as u8, i as i64, b))
+                })
+                .collect();
+            RdbValue::SortedSet(m.into_iter().collect())
+        }
+        _ => {
+            let m: BTreeMap<Bytes, Bytes> = (0..n).map(|_| (g.blob(), g.blob())).collect();
+            RdbValue::Hash(m.into_iter().collect())
+        }
+    }
 }
 
 fn value() -> impl Strategy<Value = RdbValue> {
     prop_oneof![
-        blob().prop_map(RdbValue::String),
-        size()
-            .prop_flat_map(|n| proptest::collection::vec(blob(), n))
-            .prop_map(RdbValue::List),
-        size()
-            .prop_flat_map(|n| proptest::collection::btree_set(any::<i64>(), n))
-            .prop_map(|s| RdbValue::Set(
-                s.into_iter().map(|i| Bytes::from(i.to_string())).collect()
-            )),
-        size()
-            .prop_flat_map(|n| proptest::collection::btree_set(blob(), n))
+        3 => blob().prop_map(RdbValue::String),
+        3 => proptest::collection::vec(blob(), 1..10).prop_map(RdbValue::List),
+        2 => proptest::collection::btree_set(any::<i64>(), 1..10)
+            .prop_map(|s| RdbValue::Set(s.into_iter().map(|i| Bytes::from(i.to_string())).collect())),
+        2 => proptest::collection::btree_set(blob(), 1..10)
             .prop_map(|s: BTreeSet<Bytes>| RdbValue::Set(s.into_iter().collect())),
-        size()
-            .prop_flat_map(|n| proptest::collection::btree_map(blob(), score(), n))
+        2 => proptest::collection::btree_map(blob(), score(), 1..10)
             .prop_map(|m: BTreeMap<Bytes, f64>| RdbValue::SortedSet(m.into_iter().collect())),
-        size()
-            .prop_flat_map(|n| proptest::collection::btree_map(blob(), blob(), n))
+        2 => proptest::collection::btree_map(blob(), blob(), 1..10)
             .prop_map(|m: BTreeMap<Bytes, Bytes>| RdbValue::Hash(m.into_iter().collect())),
+        // Large ones, across the encoding thresholds (512 set entries,
+        // 512/128 hash/zset entries, 8 KiB list nodes).
+        2 => (0u8..5, 100usize..700, any::<u64>()).prop_map(|(k, n, seed)| collection(k, n, seed)),
     ]
 }
 
@@ -126,14 +186,14 @@ fn write(dbs: &BTreeMap<u64, Vec<RdbEntry>>, opts: WriterOptions, drain_at: usiz
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 20, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
     fn written_data_reads_back_identically(
         dbs in data_set(),
         compression in any::<bool>(),
         checksum in any::<bool>(),
-        chunks in proptest::collection::vec(1usize..5000, 1..8),
+        chunks in proptest::collection::vec(prop_oneof![1usize..64, 64usize..5000], 1..8),
         drain_at in 1usize..10_000,
     ) {
         let opts = WriterOptions { compression, checksum, ..WriterOptions::default() };
