@@ -121,9 +121,13 @@ fn bench(a: &Args, port: u16, test: &str, pipeline: u32) -> Result<f64> {
         .output()
         .context("running redis-benchmark")?;
     let text = String::from_utf8_lossy(&out.stdout);
+    // Some tests print a preparation row first (LRANGE runs "LPUSH (needed
+    // to benchmark LRANGE)"): take the row named after the test itself.
+    let wanted = test.to_ascii_uppercase();
     for line in text.lines() {
         let fields: Vec<&str> = line.split(',').map(|f| f.trim_matches('"')).collect();
-        if fields.len() >= 2 && !fields[0].eq_ignore_ascii_case("test") {
+        let name = fields.first().map(|n| n.to_ascii_uppercase()).unwrap_or_default();
+        if fields.len() >= 2 && (name == wanted || name.starts_with(&format!("{wanted} "))) {
             if let Ok(rps) = fields[1].parse::<f64>() {
                 return Ok(rps);
             }
