@@ -101,6 +101,12 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
                             if args.is_empty() {
                                 continue;
                             }
+                            if s.paused_for(&sess, &args, now) {
+                                sess.postponed =
+                                    Some(args.iter().map(|a| Bytes::copy_from_slice(a)).collect());
+                                sess.blocked = Some(Blocked::Paused);
+                                break;
+                            }
                             let was_authed = sess.authenticated;
                             let reply = dispatch(s, &mut sess, &args, now);
                             if let Frame::Error(msg) = &reply {
@@ -202,6 +208,22 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
                 break 'conn;
             };
             sess.blocked = None;
+            if let Some(args) = sess.postponed.take() {
+                // The pause is over: run the held-back request now.
+                let mut s = server.borrow_mut();
+                let reply = dispatch(&mut s, &mut sess, &args, unix_ms());
+                if let Frame::Error(msg) = &reply {
+                    s.stats.count_error(msg);
+                }
+                if sess.blocked.is_none() && !sess.skip_reply {
+                    reply.encode(sess.proto, &mut wbuf);
+                }
+                sess.skip_reply = false;
+                for extra in sess.extra_replies.drain(..) {
+                    extra.encode(sess.proto, &mut wbuf);
+                }
+                continue;
+            }
             reply.encode(sess.proto, &mut wbuf);
         }
     }
@@ -224,6 +246,25 @@ async fn wait_unblocked(
     blocked: Blocked,
 ) -> Option<Frame> {
     match blocked {
+        Blocked::Paused => loop {
+            let (until, unpaused) = {
+                let s = server.borrow();
+                (s.pause.map(|p| p.until_ms), s.unpaused.clone())
+            };
+            let now = unix_ms();
+            let Some(until) = until.filter(|u| *u > now) else {
+                return Some(Frame::Null);
+            };
+            let nap = (until - now).clamp(1, 100) as u64;
+            tokio::select! {
+                _ = unpaused.notified() => {}
+                _ = tokio::time::sleep(std::time::Duration::from_millis(nap)) => {}
+                _ = handle.wake.notified() => {}
+            }
+            if handle.killed.get() {
+                return None;
+            }
+        },
         Blocked::Keys { deadline_ms } => loop {
             if let Some(reply) = handle.unblocked.borrow_mut().take() {
                 return Some(reply);

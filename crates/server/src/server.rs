@@ -18,6 +18,15 @@ use crate::session::ClientHandle;
 /// A client watching a key: its id and the flag EXEC checks.
 pub type Watcher = (u64, Rc<Cell<bool>>);
 
+/// A CLIENT PAUSE in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pause {
+    /// End of the pause, Unix ms.
+    pub until_ms: i64,
+    /// Every command (ALL) or only writes (WRITE).
+    pub all: bool,
+}
+
 /// How the server should stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShutdownRequest {
@@ -148,6 +157,10 @@ pub struct Server {
     pub active_expire: bool,
     /// Replication ID and offset found in the dump loaded at start-up.
     pub loaded_repl: Option<(String, i64)>,
+    /// The CLIENT PAUSE in force, if any.
+    pub pause: Option<Pause>,
+    /// Woken by CLIENT UNPAUSE.
+    pub unpaused: Rc<tokio::sync::Notify>,
     /// The append-only file, when `appendonly yes`.
     pub aof: Option<crate::aof::Aof>,
     /// Clients blocked on keys (BLPOP and friends).
@@ -218,6 +231,8 @@ impl Server {
             saving: Default::default(),
             blocking: Default::default(),
             aof: None,
+            pause: None,
+            unpaused: Rc::new(tokio::sync::Notify::new()),
             loaded_repl: None,
             watchers: HashMap::new(),
             channels: HashMap::new(),
@@ -491,6 +506,26 @@ impl Server {
             repl_id: h.ids.replid().to_string(),
             repl_offset: h.offset as i64,
         })
+    }
+
+    /// Whether a request from `sess` must wait for a CLIENT PAUSE to end.
+    /// Replicas and the master link are never paused, nor is CLIENT itself
+    /// (so UNPAUSE can get through).
+    pub fn paused_for(&self, sess: &crate::session::Session, args: &[Bytes], now_ms: i64) -> bool {
+        let Some(p) = self.pause else {
+            return false;
+        };
+        if p.until_ms <= now_ms
+            || sess.is_master
+            || sess.handle.kind.get() != crate::session::ClientKind::Normal
+        {
+            return false;
+        }
+        let Some(spec) = args.first().and_then(|n| self.commands.lookup(n)) else {
+            return false;
+        };
+        use crate::commands::table::flag;
+        spec.name != "client" && (p.all || spec.has(flag::WRITE) || spec.has(flag::MAY_REPLICATE))
     }
 
     /// Seconds since start.

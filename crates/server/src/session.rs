@@ -154,6 +154,8 @@ pub struct Session {
     pub multi_exec: bool,
     /// What the client waits for, if a command blocked it.
     pub blocked: Option<Blocked>,
+    /// A request held back by CLIENT PAUSE, run when the pause ends.
+    pub postponed: Option<Vec<Bytes>>,
     /// The open transaction, between MULTI and EXEC/DISCARD.
     pub multi: Option<Multi>,
     /// Replies after the main one (SUBSCRIBE confirms each channel).
@@ -167,6 +169,8 @@ pub struct Session {
 /// What a blocked client waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Blocked {
+    /// Held back by CLIENT PAUSE; the request is kept in `postponed`.
+    Paused,
     /// A blocking pop; the server serves it and leaves the reply in the
     /// handle's `unblocked` slot.
     Keys {
@@ -207,6 +211,7 @@ impl Session {
             write_offset: 0,
             multi_exec: false,
             blocked: None,
+            postponed: None,
             multi: None,
             extra_replies: Vec::new(),
             watched: Vec::new(),

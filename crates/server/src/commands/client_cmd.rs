@@ -185,6 +185,35 @@ pub fn kill(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
     reply::int(killed)
 }
 
+/// CLIENT PAUSE timeout [WRITE|ALL]
+pub fn pause(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
+    let all = match c.argc() {
+        3 => true,
+        4 if c.arg(3).eq_ignore_ascii_case(b"write") => false,
+        4 if c.arg(3).eq_ignore_ascii_case(b"all") => true,
+        4 => return reply::err_static("ERR CLIENT PAUSE mode must be WRITE or ALL"),
+        _ => return reply::syntax(),
+    };
+    let Some(ms) = parse_i64(c.arg(2)) else {
+        return reply::err_static("ERR timeout is not an integer or out of range");
+    };
+    if ms < 0 {
+        return reply::err_static("ERR timeout is negative");
+    }
+    s.pause = Some(crate::server::Pause {
+        until_ms: c.now_ms.saturating_add(ms),
+        all,
+    });
+    reply::ok()
+}
+
+/// CLIENT UNPAUSE
+pub fn unpause(s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
+    s.pause = None;
+    s.unpaused.notify_waiters();
+    reply::ok()
+}
+
 /// CLIENT NO-EVICT on|off (accepted; there is no client eviction)
 pub fn no_evict(_s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
     match c.arg(2).to_ascii_lowercase().as_slice() {
@@ -211,6 +240,10 @@ pub fn help(_s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
         "    Return information about client connections. Options:",
         "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
         "    * ID <client-id> [...]",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
         "NO-EVICT (ON|OFF)",
@@ -306,5 +339,25 @@ pub const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         "2.6.9",
         "Sets the connection name.",
         setname,
+    ),
+    c_srv(
+        "pause",
+        -3,
+        A,
+        ADMIN_CONN,
+        "connection",
+        "3.0.0",
+        "Suspends commands processing.",
+        pause,
+    ),
+    c_srv(
+        "unpause",
+        2,
+        A,
+        ADMIN_CONN,
+        "connection",
+        "6.2.0",
+        "Resumes processing commands from paused clients.",
+        unpause,
     ),
 ];
