@@ -127,6 +127,11 @@ impl Db {
         self.map.get(key)
     }
 
+    /// Looks a key up mutably regardless of expiry.
+    pub fn get_raw_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.map.get_mut(key)
+    }
+
     /// Inserts or replaces a value. `expire_at` replaces the old expiry.
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: i64, now_ms: i64) {
         let lru = lru_of(now_ms);

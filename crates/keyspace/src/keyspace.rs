@@ -47,6 +47,7 @@ pub struct Keyspace {
     pub stats: KeyspaceStats,
     dirty: u64,
     reclaim_expired: bool,
+    see_expired: bool,
     rng: SmallRng,
     expired: Vec<(usize, Bytes)>,
     limits: EncodingLimits,
@@ -62,6 +63,7 @@ impl Keyspace {
             stats: KeyspaceStats::default(),
             dirty: 0,
             reclaim_expired: true,
+            see_expired: false,
             rng: SmallRng::seed_from_u64(seed),
             expired: Vec::new(),
             limits: EncodingLimits::default(),
@@ -124,6 +126,13 @@ impl Keyspace {
         self.reclaim_expired = yes;
     }
 
+    /// While set, lookups see logically expired keys as present: a
+    /// replica applying its master's stream must find the keys the master
+    /// still has (the master's DEL decides when they go).
+    pub fn set_see_expired(&mut self, yes: bool) {
+        self.see_expired = yes;
+    }
+
     /// Whether lookups delete expired keys.
     pub fn reclaims_expired(&self) -> bool {
         self.reclaim_expired
@@ -162,6 +171,9 @@ impl Keyspace {
 
     /// Looks up a key for reading, counting hits and misses.
     pub fn lookup_read(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
+        if self.see_expired {
+            return self.dbs.get_mut(db)?.get_raw_mut(key);
+        }
         let Keyspace {
             dbs,
             expired,
@@ -180,6 +192,9 @@ impl Keyspace {
 
     /// Looks up a key for writing.
     pub fn lookup_write(&mut self, db: usize, key: &[u8], now_ms: i64) -> Option<&mut Entry> {
+        if self.see_expired {
+            return self.dbs.get_mut(db)?.get_raw_mut(key);
+        }
         let Keyspace {
             dbs,
             expired,

@@ -547,7 +547,9 @@ fn apply_from_master(s: &mut Server, args: &[Bytes], now: u64) {
             sess
         }
     };
+    s.ks.set_see_expired(true);
     let _ = crate::commands::dispatch(s, &mut sess, args, now as i64);
+    s.ks.set_see_expired(false);
     sess.extra_replies.clear();
     s.repl.master_session = Some(sess);
 }

@@ -255,6 +255,13 @@ impl Server {
         if let Some(aof) = self.aof.as_mut() {
             aof.set_fsync(crate::aof::Fsync::parse(&self.config.str("appendfsync")));
         }
+        // Replication settings apply at once, as CONFIG SET does in Redis.
+        let mcfg = crate::repl::master_config(&self.config);
+        let backlog = mcfg.backlog_size;
+        *self.repl.master.config_mut() = mcfg;
+        let _ = self.repl.master.set_backlog_size(backlog);
+        let rcfg = crate::repl::replica_config(&self.config, self.port);
+        *self.repl.replica.config_mut() = rcfg;
         let lim = |name: &str| usize::try_from(self.config.int(name)).unwrap_or(0);
         self.ks.set_limits(keyspace::value::EncodingLimits {
             hash_max_listpack_entries: lim("hash-max-listpack-entries"),

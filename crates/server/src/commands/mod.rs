@@ -183,12 +183,22 @@ pub fn resolve_sub(
 /// Runs one client request: checks, then the command (or queues it inside
 /// MULTI), then sends what it changed down the replication stream.
 pub fn dispatch(server: &mut Server, sess: &mut Session, args: &[Bytes], now_ms: i64) -> Frame {
+    let before = server.repl.offset();
     let reply = check_and_run(server, sess, args, now_ms);
     server.flush_propagation();
     if !server.blocking.ready.is_empty() {
         blocking::serve_ready(server);
     }
-    sess.write_offset = server.repl.offset();
+    // WAIT waits for this client's own last write, so only a request that
+    // propagated something moves its target (WAIT's GETACK does not).
+    let after = server.repl.offset();
+    if after != before
+        && !args
+            .first()
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"wait"))
+    {
+        sess.write_offset = after;
+    }
     reply
 }
 

@@ -291,7 +291,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     c("object", -2, 0, NOKEY, &["slow"], "generic", "2.2.3", "A container for object introspection commands.", "Depends on subcommand.", Exec::Container(OBJECT_SUBCOMMANDS)),
     // Connection.
     c("ping", -1, FAST, NOKEY, CONN, "connection", "1.0.0", "Returns the server's liveliness response.", "O(1)", Exec::Server(generic::ping)),
-    c("echo", 2, FAST, NOKEY, CONN, "connection", "1.0.0", "Returns the given string.", "O(1)", Exec::Server(generic::echo)),
+    c("echo", 2, LOADING | STALE | FAST, NOKEY, CONN, "connection", "1.0.0", "Returns the given string.", "O(1)", Exec::Server(generic::echo)),
     c("quit", -1, ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, NOKEY, CONN, "connection", "1.0.0", "Closes the connection.", "O(1)", Exec::Server(generic::quit)),
     c("hello", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NOKEY, CONN, "connection", "6.0.0", "Handshakes with the Redis server.", "O(1)", Exec::Server(generic::hello)),
     c("reset", 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, NOKEY, CONN, "connection", "6.2.0", "Resets the connection.", "O(1)", Exec::Server(generic::reset)),
