@@ -126,7 +126,10 @@ fn bench(a: &Args, port: u16, test: &str, pipeline: u32) -> Result<f64> {
     let wanted = test.to_ascii_uppercase();
     for line in text.lines() {
         let fields: Vec<&str> = line.split(',').map(|f| f.trim_matches('"')).collect();
-        let name = fields.first().map(|n| n.to_ascii_uppercase()).unwrap_or_default();
+        let name = fields
+            .first()
+            .map(|n| n.to_ascii_uppercase())
+            .unwrap_or_default();
         if fields.len() >= 2 && (name == wanted || name.starts_with(&format!("{wanted} "))) {
             if let Ok(rps) = fields[1].parse::<f64>() {
                 return Ok(rps);

@@ -1,12 +1,16 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
 //! - `test`: installs the reference Redis tools if missing, builds the
-//!   server, runs every test, the lints, and the benches once as tests.
+//!   server, runs every test, the quick replication scenarios, the lints,
+//!   and the benches once as tests.
 //! - `bench-compare`: `redis-benchmark` against replikv and the reference
 //!   `redis-server`, side by side, each server pinned to one core and the
 //!   client to the other.
+//! - `cluster-test`: replication scenarios (xtask/scenarios/*.toml) against
+//!   real server processes, with link faults and invariant checks.
 
 mod bench_compare;
+mod cluster;
 mod tidy;
 mod tools;
 
@@ -34,6 +38,9 @@ enum Cmd {
     },
     /// Compare throughput with the reference redis-server.
     BenchCompare(bench_compare::Args),
+    /// Run replication scenarios (xtask/scenarios/*.toml) against real
+    /// server processes on 127.0.0.1.
+    ClusterTest(cluster::Args),
 }
 
 fn main() -> Result<()> {
@@ -43,6 +50,7 @@ fn main() -> Result<()> {
             no_bench_check,
         } => test(no_lint, no_bench_check),
         Cmd::BenchCompare(args) => bench_compare::run(&args),
+        Cmd::ClusterTest(args) => cluster::run(&args),
     }
 }
 
@@ -53,6 +61,14 @@ fn test(no_lint: bool, no_bench_check: bool) -> Result<()> {
     let bin = root.join("target/debug/replikv-server");
     std::env::set_var("REPLIKV_SERVER_BIN", &bin);
     tools::cargo(&["test", "--workspace", "--all-targets"])?;
+    // The replication scenarios, in their quick form (a few minutes).
+    println!("\n$ cargo xtask cluster-test --quick");
+    let status = std::process::Command::new(std::env::current_exe()?)
+        .args(["cluster-test", "--quick"])
+        .status()?;
+    if !status.success() {
+        anyhow::bail!("cluster-test --quick failed (report: target/cluster-test/report.md)");
+    }
     if !no_lint {
         tools::cargo(&["fmt", "--all", "--", "--check"])?;
         tools::cargo(&[

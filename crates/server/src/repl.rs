@@ -158,7 +158,7 @@ impl Repl {
 
     /// Continues the replication history stored in a dump file (a clean
     /// restart keeps partial resynchronization possible).
-    pub fn restore_history(&mut self, cfg: &Config, replid: &str, offset: i64) {
+    pub fn restore_history(&mut self, cfg: &Config, replid: &str, offset: i64, as_replica: bool) {
         let Ok(id) = ReplId::parse_bytes(replid.as_bytes()) else {
             return;
         };
@@ -169,12 +169,21 @@ impl Repl {
             ids: ReplicationIds::from_parts(id, ReplId::NONE, -1),
             offset,
         };
-        if let Ok(m) =
-            Master::from_history(master_config(cfg), seed(), unix_ms() as u64, history, None)
-        {
+        let mcfg = master_config(cfg);
+        // A master keeps serving its history: an empty backlog starting at
+        // the stored offset lets its replicas continue with "+CONTINUE"
+        // and zero bytes to send, as Redis does after a restart.
+        let backlog = if as_replica {
+            None
+        } else {
+            replication::repl_backlog::Backlog::new(mcfg.backlog_size, offset).ok()
+        };
+        if let Ok(m) = Master::from_history(mcfg, seed(), unix_ms() as u64, history, backlog) {
             self.master = m;
         }
-        let _ = self.replica.set_cached_master(id, offset);
+        if as_replica {
+            let _ = self.replica.set_cached_master(id, offset);
+        }
     }
 
     /// The master replication offset, counting writes still batched.

@@ -459,8 +459,12 @@ fn start_replication(server: &Rc<RefCell<Server>>) {
             port
         }
     };
+    let as_replica = matches!(
+        s.config.get("replicaof"),
+        Some(crate::config::Val::ReplicaOf(Some(_)))
+    );
     if let Some((id, offset)) = s.loaded_repl.clone() {
-        s.repl.restore_history(&s.config, &id, offset);
+        s.repl.restore_history(&s.config, &id, offset, as_replica);
     }
     if let Some(crate::config::Val::ReplicaOf(Some((host, mport)))) =
         s.config.get("replicaof").cloned()
