@@ -389,7 +389,7 @@ mod tests {
         let mut seen = Vec::new();
         let n = replay(&p, |a| seen.push(a.to_vec())).unwrap();
         assert_eq!(n, 2);
-        assert_eq!(std::fs::metadata(&p).unwrap().len(), 44);
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 50);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
