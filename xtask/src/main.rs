@@ -60,7 +60,7 @@ fn test(no_lint: bool, no_bench_check: bool) -> Result<()> {
     tools::cargo(&["build", "-p", "replikv-server"])?;
     let bin = root.join("target/debug/replikv-server");
     std::env::set_var("REPLIKV_SERVER_BIN", &bin);
-    tools::cargo(&["test", "--workspace", "--all-targets"])?;
+    tools::cargo(&["test", "--workspace", "--all-targets", "--no-fail-fast"])?;
     // The replication scenarios, in their quick form (a few minutes).
     println!("\n$ cargo xtask cluster-test --quick");
     let status = std::process::Command::new(std::env::current_exe()?)

@@ -262,6 +262,10 @@ async fn cron(server: Rc<RefCell<Server>>) {
             // A bounded amount of work per tick keeps latency flat.
             s.ks.active_expire(now, 400);
             for (db, key) in s.ks.take_expired() {
+                // An expired watched key counts as modified (EXEC aborts).
+                if !s.watchers.is_empty() {
+                    s.touch(db, &key);
+                }
                 let del = [bytes::Bytes::from_static(b"DEL"), key];
                 s.emit(db, &del);
             }
