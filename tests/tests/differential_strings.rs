@@ -24,7 +24,7 @@ use std::collections::{BTreeSet, VecDeque};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use redis::Value;
-use replikv_tests::{error_text, raw_query, show_value, Server};
+use replikv_tests::{error_text, raw_query, show_value, tokenize, Server};
 
 /// How a reply is compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1345,61 +1345,6 @@ fn parse_cases() -> Vec<Case> {
         });
     }
     cases
-}
-
-/// Splits a case line into arguments (see [`CASES`] for the syntax).
-fn tokenize(line: &str) -> Result<Vec<Vec<u8>>, String> {
-    let bytes = line.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b' ' {
-            i += 1;
-            continue;
-        }
-        if bytes[i] == b'"' {
-            i += 1;
-            let mut tok = Vec::new();
-            loop {
-                match bytes.get(i) {
-                    None => return Err("unterminated quote".to_string()),
-                    Some(b'"') => {
-                        i += 1;
-                        break;
-                    }
-                    Some(b'\\') => {
-                        let esc = bytes.get(i + 1).ok_or("dangling backslash")?;
-                        match esc {
-                            b'n' => tok.push(b'\n'),
-                            b'r' => tok.push(b'\r'),
-                            b't' => tok.push(b'\t'),
-                            b'"' => tok.push(b'"'),
-                            b'\\' => tok.push(b'\\'),
-                            b'x' => {
-                                let hex = line.get(i + 2..i + 4).ok_or("short \\x escape")?;
-                                tok.push(u8::from_str_radix(hex, 16).map_err(|e| e.to_string())?);
-                                i += 2;
-                            }
-                            other => return Err(format!("unknown escape \\{}", *other as char)),
-                        }
-                        i += 2;
-                    }
-                    Some(&c) => {
-                        tok.push(c);
-                        i += 1;
-                    }
-                }
-            }
-            out.push(tok);
-        } else {
-            let start = i;
-            while i < bytes.len() && bytes[i] != b' ' {
-                i += 1;
-            }
-            out.push(bytes[start..i].to_vec());
-        }
-    }
-    Ok(out)
 }
 
 /// Whether the subject supports `cmd` (anything but "ERR unknown command").
