@@ -350,3 +350,44 @@ mod tests {
         );
     }
 }
+
+/// Parses `numkeys key... <end> [COUNT count]` starting at argument
+/// `numkeys_idx`, as LMPOP, BLMPOP, ZMPOP and BZMPOP take it: returns the
+/// keys, the end (read by `parse_end`, before the count, as Redis checks
+/// them) and the count (1 when absent).
+pub fn parse_multi_pop<'a, E>(
+    c: &Call<'a>,
+    numkeys_idx: usize,
+    parse_end: impl FnOnce(&[u8]) -> Result<E, Frame>,
+) -> Result<(&'a [Bytes], E, usize), Frame> {
+    let numkeys = get_range_long(
+        c.arg(numkeys_idx),
+        1,
+        i64::MAX,
+        Some("numkeys should be greater than 0"),
+    )?;
+    let first = numkeys_idx + 1;
+    let where_idx = first
+        .checked_add(to_usize(numkeys))
+        .filter(|&w| w < c.argc())
+        .ok_or_else(reply::syntax)?;
+    let end = parse_end(c.arg(where_idx))?;
+    let mut count: Option<i64> = None;
+    let mut j = where_idx + 1;
+    while j < c.argc() {
+        if count.is_none() && c.arg(j).eq_ignore_ascii_case(b"count") && j + 1 < c.argc() {
+            j += 1;
+            count = Some(get_range_long(
+                c.arg(j),
+                1,
+                i64::MAX,
+                Some("count should be greater than 0"),
+            )?);
+        } else {
+            return Err(reply::syntax());
+        }
+        j += 1;
+    }
+    let keys = c.args.get(first..where_idx).unwrap_or_default();
+    Ok((keys, end, to_usize(count.unwrap_or(1))))
+}

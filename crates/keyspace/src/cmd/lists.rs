@@ -13,8 +13,8 @@ use resp_codec::Frame;
 
 use crate::call::{reply, Call, Propagate};
 use crate::cmd::common::{
-    as_list, bulk, delete, done, get_long, get_positive_long, get_range_long, read, store,
-    to_usize, word, write, Res,
+    as_list, bulk, delete, done, get_long, get_positive_long, read, store, to_usize, word, write,
+    Res,
 };
 use crate::keyspace::Keyspace;
 use crate::value::Value;
@@ -616,36 +616,7 @@ pub fn parse_mpop<'a>(
     c: &Call<'a>,
     numkeys_idx: usize,
 ) -> Result<(&'a [Bytes], End, usize), Frame> {
-    let numkeys = get_range_long(
-        c.arg(numkeys_idx),
-        1,
-        i64::MAX,
-        Some("numkeys should be greater than 0"),
-    )?;
-    let first = numkeys_idx + 1;
-    let where_idx = first
-        .checked_add(to_usize(numkeys))
-        .filter(|&w| w < c.argc())
-        .ok_or_else(reply::syntax)?;
-    let end = End::parse(c.arg(where_idx))?;
-    let mut count: Option<i64> = None;
-    let mut j = where_idx + 1;
-    while j < c.argc() {
-        if count.is_none() && c.arg(j).eq_ignore_ascii_case(b"count") && j + 1 < c.argc() {
-            j += 1;
-            count = Some(get_range_long(
-                c.arg(j),
-                1,
-                i64::MAX,
-                Some("count should be greater than 0"),
-            )?);
-        } else {
-            return Err(reply::syntax());
-        }
-        j += 1;
-    }
-    let keys = c.args.get(first..where_idx).unwrap_or_default();
-    Ok((keys, end, to_usize(count.unwrap_or(1))))
+    crate::cmd::common::parse_multi_pop(c, numkeys_idx, End::parse)
 }
 
 /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]

@@ -897,43 +897,15 @@ pub fn parse_zmpop<'a>(
     c: &Call<'a>,
     numkeys_idx: usize,
 ) -> Result<(&'a [Bytes], ZEnd, usize), Frame> {
-    let numkeys = get_range_long(
-        c.arg(numkeys_idx),
-        1,
-        i64::MAX,
-        Some("numkeys should be greater than 0"),
-    )?;
-    let first = numkeys_idx + 1;
-    let where_idx = first
-        .checked_add(to_usize(numkeys))
-        .filter(|&w| w < c.argc())
-        .ok_or_else(reply::syntax)?;
-    let w = c.arg(where_idx);
-    let end = if w.eq_ignore_ascii_case(b"min") {
-        ZEnd::Min
-    } else if w.eq_ignore_ascii_case(b"max") {
-        ZEnd::Max
-    } else {
-        return Err(reply::syntax());
-    };
-    let mut count: Option<i64> = None;
-    let mut j = where_idx + 1;
-    while j < c.argc() {
-        if count.is_none() && c.arg(j).eq_ignore_ascii_case(b"count") && j + 1 < c.argc() {
-            j += 1;
-            count = Some(get_range_long(
-                c.arg(j),
-                1,
-                i64::MAX,
-                Some("count should be greater than 0"),
-            )?);
+    crate::cmd::common::parse_multi_pop(c, numkeys_idx, |w| {
+        if w.eq_ignore_ascii_case(b"min") {
+            Ok(ZEnd::Min)
+        } else if w.eq_ignore_ascii_case(b"max") {
+            Ok(ZEnd::Max)
         } else {
-            return Err(reply::syntax());
+            Err(reply::syntax())
         }
-        j += 1;
-    }
-    let keys = c.args.get(first..where_idx).unwrap_or_default();
-    Ok((keys, end, to_usize(count.unwrap_or(1))))
+    })
 }
 
 /// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]
