@@ -32,6 +32,8 @@ pub struct Pause {
 pub struct ShutdownRequest {
     /// Save a snapshot first.
     pub save: bool,
+    /// Give lagging replicas `shutdown-timeout` to catch up (not with NOW).
+    pub wait_replicas: bool,
 }
 
 /// Counters for INFO stats, commandstats and errorstats.

@@ -513,9 +513,65 @@ fn final_save(server: &Rc<RefCell<Server>>) -> bool {
 async fn wait_for_shutdown(server: &Rc<RefCell<Server>>) {
     loop {
         wait_for_shutdown_request(server).await;
+        wait_for_lagging_replicas(server).await;
         if final_save(server) {
             return;
         }
+    }
+}
+
+/// Before a master exits, gives its replicas up to `shutdown-timeout`
+/// seconds to acknowledge everything, with writes paused meanwhile, so a
+/// graceful shutdown loses nothing a replica could have had (Redis 7).
+async fn wait_for_lagging_replicas(server: &Rc<RefCell<Server>>) {
+    let deadline = {
+        let mut s = server.borrow_mut();
+        if s.shutdown.is_some_and(|r| !r.wait_replicas) || s.repl.is_replica {
+            return;
+        }
+        crate::repl::flush_stream(&mut s);
+        let now = unix_ms();
+        let offset = s.repl.offset();
+        let lagging = s
+            .repl
+            .master
+            .replicas(now as u64)
+            .iter()
+            .filter(|r| r.state == replication::master::ReplicaState::Online)
+            .any(|r| u64::try_from(r.ack_offset).unwrap_or(0) < offset);
+        if !lagging {
+            return;
+        }
+        tracing::info!("Waiting for replicas before shutting down.");
+        let deadline = now + s.config.int("shutdown-timeout").max(0) * 1000;
+        s.pause = Some(crate::server::Pause {
+            until_ms: deadline,
+            all: false,
+        });
+        s.repl.master.send_getack();
+        crate::repl::drive(&mut s);
+        deadline
+    };
+    loop {
+        let done = {
+            let s = server.borrow();
+            let offset = s.repl.offset();
+            !s.repl
+                .master
+                .replicas(unix_ms() as u64)
+                .iter()
+                .filter(|r| r.state == replication::master::ReplicaState::Online)
+                .any(|r| u64::try_from(r.ack_offset).unwrap_or(0) < offset)
+        };
+        if done {
+            tracing::info!("All replicas are in sync.");
+            break;
+        }
+        if unix_ms() >= deadline {
+            tracing::warn!("Lagging replica(s) did not catch up in time; shutting down anyway.");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -535,13 +591,15 @@ async fn wait_for_shutdown_request(server: &Rc<RefCell<Server>>) {
             _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
                 tracing::warn!("Received SIGTERM scheduling shutdown...");
                 let save = !server.borrow().config.str("save").is_empty();
-                server.borrow_mut().shutdown = Some(crate::server::ShutdownRequest { save });
+                server.borrow_mut().shutdown =
+                    Some(crate::server::ShutdownRequest { save, wait_replicas: true });
                 return;
             }
             _ = async { match int.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
                 tracing::warn!("Received SIGINT scheduling shutdown...");
                 let save = !server.borrow().config.str("save").is_empty();
-                server.borrow_mut().shutdown = Some(crate::server::ShutdownRequest { save });
+                server.borrow_mut().shutdown =
+                    Some(crate::server::ShutdownRequest { save, wait_replicas: true });
                 return;
             }
         }

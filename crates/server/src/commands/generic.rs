@@ -168,13 +168,14 @@ pub fn lastsave(s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame
 
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]
 pub fn shutdown(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
-    let (mut save, mut nosave, mut abort) = (false, false, false);
+    let (mut save, mut nosave, mut abort, mut now) = (false, false, false, false);
     for i in 1..c.argc() {
         match c.arg(i).to_ascii_lowercase().as_slice() {
             b"save" => save = true,
             b"nosave" => nosave = true,
             b"abort" => abort = true,
-            b"now" | b"force" => {}
+            b"now" => now = true,
+            b"force" => {}
             _ => return reply::syntax(),
         }
     }
@@ -197,7 +198,10 @@ pub fn shutdown(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
             return reply::err_static("ERR Errors trying to SHUTDOWN. Check logs.");
         }
     }
-    s.request_shutdown(ShutdownRequest { save: false });
+    s.request_shutdown(ShutdownRequest {
+        save: false,
+        wait_replicas: !now,
+    });
     // The connection closes without a reply once the server stops.
     sess.skip_reply = true;
     sess.close_after_reply = true;
