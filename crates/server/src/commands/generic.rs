@@ -187,6 +187,18 @@ pub fn shutdown(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
     }
     let rules = !s.config.str("save").is_empty();
     let save = save || (!nosave && rules);
+    // With replicas attached the snapshot must come after they caught up
+    // (the wait may add to the stream), so the main loop saves then.
+    let defer = !now && !s.repl.is_replica && s.repl.master.replica_count() > 0;
+    if save && defer {
+        sess.skip_reply = true;
+        sess.close_after_reply = true;
+        s.request_shutdown(ShutdownRequest {
+            save: true,
+            wait_replicas: true,
+        });
+        return Frame::Null;
+    }
     if save {
         // Save here so a failure can still be reported to this client.
         if let Some(child) = s.saving.child.take() {
