@@ -1211,3 +1211,63 @@ pub fn tokenize(line: &str) -> Result<Vec<Vec<u8>>, String> {
     }
     Ok(out)
 }
+
+/// One side of a differential comparison: a server and a connection to it.
+pub struct Side<'a> {
+    /// The server.
+    pub server: &'a Server,
+    /// How reports name this side.
+    pub name: &'static str,
+    /// The connection commands go through.
+    pub con: redis::Connection,
+    /// The database SELECT last chose.
+    pub db: i64,
+}
+
+impl<'a> Side<'a> {
+    /// Connects to `server`.
+    pub fn new(server: &'a Server, name: &'static str) -> Side<'a> {
+        Side {
+            server,
+            name,
+            con: server.client(),
+            db: 0,
+        }
+    }
+
+    /// Runs one command; `Err` describes an I/O failure (after which the
+    /// connection is re-established if the server is still alive).
+    pub fn query(&mut self, args: &[Vec<u8>]) -> Result<redis::Value, String> {
+        match raw_query(&mut self.con, args) {
+            Ok(value) => {
+                if value == redis::Value::Okay
+                    && args.len() == 2
+                    && args[0].eq_ignore_ascii_case(b"select")
+                {
+                    if let Ok(db) = String::from_utf8_lossy(&args[1]).parse() {
+                        self.db = db;
+                    }
+                }
+                Ok(value)
+            }
+            Err(e) => {
+                let msg = format!("I/O or protocol failure: {e}");
+                if self.server.is_running() {
+                    if let Ok(client) = redis::Client::open(self.server.url()) {
+                        if let Ok(mut con) = client.get_connection() {
+                            let _ =
+                                raw_query(&mut con, &["SELECT".to_string(), self.db.to_string()]);
+                            self.con = con;
+                        }
+                    }
+                }
+                Err(msg)
+            }
+        }
+    }
+
+    /// Whether the server process still runs.
+    pub fn alive(&self) -> bool {
+        self.server.is_running()
+    }
+}

@@ -33,7 +33,7 @@ use std::collections::{BTreeSet, VecDeque};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use redis::Value;
-use replikv_tests::{error_text, raw_query, show_value, tokenize, Server};
+use replikv_tests::{error_text, show_value, tokenize, Server, Side};
 
 /// Both servers need DEBUG DIGEST.
 const SERVER_ARGS: &[&str] = &["--enable-debug-command", "yes"];
@@ -65,58 +65,6 @@ enum Check {
     /// the whole set is popped (without a count, SPOP is only sent when the
     /// set has at most one member); compared as multisets.
     SpopAll,
-}
-
-/// One side of the comparison: a server and a connection to it.
-struct Side<'a> {
-    server: &'a Server,
-    name: &'static str,
-    con: redis::Connection,
-    db: i64,
-}
-
-impl<'a> Side<'a> {
-    fn new(server: &'a Server, name: &'static str) -> Side<'a> {
-        Side {
-            server,
-            name,
-            con: server.client(),
-            db: 0,
-        }
-    }
-
-    fn query(&mut self, args: &[Vec<u8>]) -> Result<Value, String> {
-        match raw_query(&mut self.con, args) {
-            Ok(value) => {
-                if value == Value::Okay
-                    && args.len() == 2
-                    && args[0].eq_ignore_ascii_case(b"select")
-                {
-                    if let Ok(db) = String::from_utf8_lossy(&args[1]).parse() {
-                        self.db = db;
-                    }
-                }
-                Ok(value)
-            }
-            Err(e) => {
-                let msg = format!("I/O or protocol failure: {e}");
-                if self.server.is_running() {
-                    if let Ok(client) = redis::Client::open(self.server.url()) {
-                        if let Ok(mut con) = client.get_connection() {
-                            let _ =
-                                raw_query(&mut con, &["SELECT".to_string(), self.db.to_string()]);
-                            self.con = con;
-                        }
-                    }
-                }
-                Err(msg)
-            }
-        }
-    }
-
-    fn alive(&self) -> bool {
-        self.server.is_running()
-    }
 }
 
 /// The outcome of one step on one side.

@@ -675,18 +675,10 @@ pub fn cron(s: &mut Server) {
 
 /// Called when a replica's connection closes.
 pub fn replica_gone(s: &mut Server, id: u64) {
-    if s.repl.master.is_replica(ReplicaId(id))
-        || s.repl.master.replica_state(ReplicaId(id)).is_some()
-    {
-        s.repl
-            .master
-            .handle_disconnected(ReplicaId(id), unix_ms() as u64);
-        drive(s);
-    } else {
-        s.repl
-            .master
-            .handle_disconnected(ReplicaId(id), unix_ms() as u64);
-    }
+    s.repl
+        .master
+        .handle_disconnected(ReplicaId(id), unix_ms() as u64);
+    drive(s);
 }
 
 /// Drops the link to the master as if the connection broke (CLIENT KILL
