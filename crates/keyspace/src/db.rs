@@ -1,54 +1,63 @@
 //! One logical database: keys, values, expiry times and access times.
 //!
-//! The map is an insertion-ordered hash map so that `SCAN` can walk it by
-//! position. Deletions swap the last entry into the hole, so `SCAN` walks
-//! positions from the end towards the start: an entry only ever moves to a
-//! lower position, which means an entry present for a whole scan is never
-//! skipped (it may be returned twice, which Redis's contract allows).
+//! Keys live in a [`Dict`], a chained hash table whose nodes hold the key
+//! inline, so a small key costs one allocation. Keys with an expiry are
+//! also listed in a side set that active expiry samples from (as Redis's
+//! `expires` dict); only volatile keys pay for it.
 
 use bytes::Bytes;
 use foldhash::fast::RandomState;
-use indexmap::{IndexMap, IndexSet};
+use indexmap::IndexSet;
 use rand::Rng;
 
+use crate::dict::{Dict, KeyCell, Node};
 use crate::value::Value;
 
 /// Expiry time meaning "no expiry".
 pub const NO_EXPIRE: i64 = -1;
 
-/// A stored key's value with its metadata.
-#[derive(Debug, Clone)]
+/// Key flag: the value is a COPY's duplicate. Redis copies small integers
+/// into a private object, so `OBJECT REFCOUNT` no longer reports them
+/// shared.
+const FLAG_PRIVATE_COPY: u8 = 1;
+
+/// A stored key's value with its expiry.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     /// The value.
     pub value: Value,
     /// Absolute expiry in Unix milliseconds, or [`NO_EXPIRE`].
     pub expire_at: i64,
-    /// Last access, in Unix seconds (for `OBJECT IDLETIME`).
-    pub lru: u32,
-    /// Set on a COPY's duplicate: Redis copies small integers into a
-    /// private object, so `OBJECT REFCOUNT` no longer reports them shared.
-    pub private_copy: bool,
 }
 
 impl Entry {
+    /// An entry without expiry.
+    pub fn new(value: Value) -> Self {
+        Entry {
+            value,
+            expire_at: NO_EXPIRE,
+        }
+    }
+
     /// Whether the entry is logically expired at `now_ms`.
     pub fn is_expired(&self, now_ms: i64) -> bool {
         self.expire_at != NO_EXPIRE && self.expire_at <= now_ms
     }
 }
 
-/// What an expiry check found.
+/// What `OBJECT` reports about a key besides its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Liveness {
-    Missing,
-    Live(usize),
-    Expired(usize),
+pub struct KeyMeta {
+    /// Last access, in Unix seconds.
+    pub lru: u32,
+    /// Whether the value is a COPY's private duplicate.
+    pub private_copy: bool,
 }
 
 /// A single-owner database: no locks, every method takes `&mut self` or `&self`.
 #[derive(Debug, Default)]
 pub struct Db {
-    map: IndexMap<Bytes, Entry, RandomState>,
+    map: Dict<Entry>,
     volatile: IndexSet<Bytes, RandomState>,
 }
 
@@ -77,15 +86,10 @@ impl Db {
         self.volatile.len()
     }
 
-    fn liveness(&self, key: &[u8], now_ms: i64) -> Liveness {
-        match self.map.get_index_of(key) {
-            None => Liveness::Missing,
-            Some(i) => match self.map.get_index(i) {
-                Some((_, e)) if e.is_expired(now_ms) => Liveness::Expired(i),
-                Some(_) => Liveness::Live(i),
-                None => Liveness::Missing,
-            },
-        }
+    /// Advances an in-progress resize of the key table by up to `buckets`
+    /// buckets; returns whether one is still in progress.
+    pub fn rehash_steps(&mut self, buckets: usize) -> bool {
+        self.map.rehash_steps(buckets)
     }
 
     /// Looks a key up, treating an expired key as missing. When `reclaim`
@@ -99,83 +103,85 @@ impl Db {
         reclaim: bool,
         expired: &mut Option<Bytes>,
     ) -> Option<&mut Entry> {
-        match self.liveness(key, now_ms) {
-            Liveness::Missing => None,
-            Liveness::Expired(i) => {
-                if reclaim {
-                    if let Some((k, _)) = self.remove_index(i) {
-                        *expired = Some(k);
-                    }
-                }
-                None
+        let expired_now = self.map.get(key)?.val.is_expired(now_ms);
+        if expired_now {
+            if reclaim && self.remove(key).is_some() {
+                *expired = Some(Bytes::copy_from_slice(key));
             }
-            Liveness::Live(i) => {
-                let (_, e) = self.map.get_index_mut(i)?;
-                e.lru = lru_of(now_ms);
-                Some(e)
-            }
+            return None;
         }
+        let node = self.map.get_mut(key)?;
+        node.key.set_lru(lru_of(now_ms));
+        Some(&mut node.val)
     }
 
     /// Looks a key up without touching its access time or reclaiming it.
     pub fn peek(&self, key: &[u8], now_ms: i64) -> Option<&Entry> {
-        self.map.get(key).filter(|e| !e.is_expired(now_ms))
+        self.map
+            .get(key)
+            .map(|n| &n.val)
+            .filter(|e| !e.is_expired(now_ms))
+    }
+
+    /// Like [`Db::peek`], with the key's access time and flags.
+    pub fn peek_meta(&self, key: &[u8], now_ms: i64) -> Option<(&Entry, KeyMeta)> {
+        let node = self.map.get(key)?;
+        if node.val.is_expired(now_ms) {
+            return None;
+        }
+        Some((&node.val, meta_of(node)))
     }
 
     /// Looks a key up regardless of expiry (used to apply a master's stream).
     pub fn get_raw(&self, key: &[u8]) -> Option<&Entry> {
-        self.map.get(key)
+        self.map.get(key).map(|n| &n.val)
     }
 
     /// Looks a key up mutably regardless of expiry.
     pub fn get_raw_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        self.map.get_mut(key)
+        self.map.get_mut(key).map(|n| &mut n.val)
     }
 
     /// Inserts or replaces a value. `expire_at` replaces the old expiry.
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: i64, now_ms: i64) {
         let lru = lru_of(now_ms);
-        if let Some(e) = self.map.get_mut(key) {
-            e.value = value;
-            e.lru = lru;
-            e.private_copy = false;
-            let was = e.expire_at;
-            e.expire_at = expire_at;
+        let h = self.map.hash(key);
+        if let Some(node) = self.map.get_mut_hashed(h, key) {
+            node.key.set_lru(lru);
+            node.key.set_flags(0);
+            let was = node.val.expire_at;
+            node.val = Entry { value, expire_at };
             self.sync_volatile(key, was, expire_at);
             return;
         }
-        let k = Bytes::copy_from_slice(key);
         if expire_at != NO_EXPIRE {
-            self.volatile.insert(k.clone());
+            self.volatile.insert(Bytes::copy_from_slice(key));
         }
-        self.map.insert(
-            k,
-            Entry {
-                value,
-                expire_at,
-                lru,
-                private_copy: false,
-            },
-        );
+        self.map
+            .insert_new_hashed(h, KeyCell::new(key, lru), Entry { value, expire_at });
     }
 
-    /// Inserts an entry under an already-owned key (moves between databases).
-    pub fn insert_entry(&mut self, key: Bytes, entry: Entry) {
-        if entry.expire_at != NO_EXPIRE {
-            self.volatile.insert(key.clone());
-        } else {
-            self.volatile.swap_remove(&key);
+    /// Inserts (or replaces) an entry, as a load or a move between
+    /// databases does; the access time is `now_ms`.
+    pub fn insert_entry(&mut self, key: &[u8], entry: Entry, now_ms: i64) {
+        let Entry { value, expire_at } = entry;
+        self.set(key, value, expire_at, now_ms);
+    }
+
+    /// Marks a key's value as a COPY's private duplicate.
+    pub fn mark_private_copy(&mut self, key: &[u8]) {
+        if let Some(node) = self.map.get_mut(key) {
+            node.key.set_flags(node.key.flags() | FLAG_PRIVATE_COPY);
         }
-        self.map.insert(key, entry);
     }
 
     /// Changes the expiry of an existing key; returns false if it is absent.
     pub fn set_expire(&mut self, key: &[u8], expire_at: i64) -> bool {
-        let Some(e) = self.map.get_mut(key) else {
+        let Some(node) = self.map.get_mut(key) else {
             return false;
         };
-        let was = e.expire_at;
-        e.expire_at = expire_at;
+        let was = node.val.expire_at;
+        node.val.expire_at = expire_at;
         self.sync_volatile(key, was, expire_at);
         true
     }
@@ -194,67 +200,54 @@ impl Db {
 
     /// Removes a key; returns its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
-        let (_, k, e) = self.map.swap_remove_full(key)?;
+        let (_, e) = self.map.remove(key)?;
         if e.expire_at != NO_EXPIRE {
-            self.volatile.swap_remove(&k);
+            self.volatile.swap_remove(key);
         }
         Some(e)
     }
 
-    fn remove_index(&mut self, i: usize) -> Option<(Bytes, Entry)> {
-        let (k, e) = self.map.swap_remove_index(i)?;
-        if e.expire_at != NO_EXPIRE {
-            self.volatile.swap_remove(&k);
-        }
-        Some((k, e))
-    }
-
     /// Removes every key.
     pub fn clear(&mut self) {
-        self.map = IndexMap::default();
+        self.map.clear();
         self.volatile = IndexSet::default();
     }
 
     /// Iterates over every stored entry, expired or not.
-    pub fn iter(&self) -> impl Iterator<Item = (&Bytes, &Entry)> {
-        self.map.iter()
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> {
+        self.map.iter().map(|n| (n.key.bytes(), &n.val))
     }
 
-    /// One `SCAN` step: visits up to `count` positions walking down from
-    /// `cursor` (0 starts at the end), calling `visit` for each entry, and
-    /// returns the next cursor (0 when done).
-    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Bytes, &Entry)) -> u64 {
-        let len = self.map.len() as u64;
-        let mut pos = if cursor == 0 || cursor > len {
-            len
-        } else {
-            cursor
-        };
+    /// One `SCAN` call: walks table buckets from `cursor` (0 starts) until
+    /// about `count` entries were visited, calling `visit` for each, and
+    /// returns the next cursor (0 when done). As in Redis, every key present
+    /// for the whole scan is returned at least once, some maybe twice.
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&[u8], &Entry)) -> u64 {
+        let mut cursor = cursor;
         let mut visited = 0;
-        while pos > 0 && visited < count {
-            pos -= 1;
-            if let Some((k, e)) = self.map.get_index(pos as usize) {
-                visit(k, e);
+        let mut steps = count.saturating_mul(10).max(1);
+        loop {
+            cursor = self.map.scan_step(cursor, |n| {
+                visited += 1;
+                visit(n.key.bytes(), &n.val);
+            });
+            steps -= 1;
+            if cursor == 0 || visited >= count || steps == 0 {
+                return cursor;
             }
-            visited += 1;
         }
-        pos
     }
 
     /// A uniformly chosen key that is not expired, if any, trying a bounded
     /// number of times (as Redis does) before giving back an expired one.
     pub fn random_key(&self, rng: &mut impl Rng, now_ms: i64) -> Option<Bytes> {
-        if self.map.is_empty() {
-            return None;
-        }
         let mut last = None;
         for _ in 0..100 {
-            let i = rng.gen_range(0..self.map.len());
-            let (k, e) = self.map.get_index(i)?;
-            if !e.is_expired(now_ms) {
-                return Some(k.clone());
+            let node = self.map.random(rng)?;
+            if !node.val.is_expired(now_ms) {
+                return Some(Bytes::copy_from_slice(node.key.bytes()));
             }
-            last = Some(k.clone());
+            last = Some(Bytes::copy_from_slice(node.key.bytes()));
         }
         last
     }
@@ -276,7 +269,7 @@ impl Db {
             let Some(key) = self.volatile.get_index(i).cloned() else {
                 break;
             };
-            let expired = self.map.get(&key).is_none_or(|e| e.is_expired(now_ms));
+            let expired = self.map.get(&key).is_none_or(|n| n.val.is_expired(now_ms));
             if expired {
                 self.remove(&key);
                 self.volatile.swap_remove(&key);
@@ -284,6 +277,13 @@ impl Db {
             }
         }
         checked
+    }
+}
+
+fn meta_of(node: &Node<Entry>) -> KeyMeta {
+    KeyMeta {
+        lru: node.key.lru(),
+        private_copy: node.key.flags() & FLAG_PRIVATE_COPY != 0,
     }
 }
 
@@ -348,7 +348,7 @@ mod tests {
             let mut ops = ops.into_iter();
             let mut removed = HashSet::new();
             loop {
-                cursor = db.scan(cursor, count, |k, _| { seen.insert(k.clone()); });
+                cursor = db.scan(cursor, count, |k, _| { seen.insert(k.to_vec()); });
                 if cursor == 0 { break; }
                 if let Some((add, i)) = ops.next() {
                     let key = format!("s{i}");

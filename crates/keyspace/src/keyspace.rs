@@ -210,6 +210,14 @@ impl Keyspace {
         self.lookup_write(db, key, now_ms).is_some()
     }
 
+    /// Advances every database's in-progress key-table resize by up to
+    /// `buckets` buckets (Redis's `activerehashing`).
+    pub fn rehash_steps(&mut self, buckets: usize) {
+        for db in &mut self.dbs {
+            db.rehash_steps(buckets);
+        }
+    }
+
     /// Runs one budgeted active-expiry step over every database: samples
     /// keys with an expiry, deletes the expired ones, and repeats on a
     /// database while more than a quarter of a sample had expired, at most

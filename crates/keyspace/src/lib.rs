@@ -11,6 +11,7 @@
 pub mod call;
 pub mod cmd;
 pub mod db;
+pub mod dict;
 pub mod float;
 pub mod glob;
 pub mod hash;

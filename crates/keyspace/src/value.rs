@@ -22,11 +22,14 @@ pub enum StrValue {
         /// The content, `len` bytes of it.
         buf: [u8; INLINE_MAX],
     },
-    /// Bytes; `raw` is set once the string was modified in place (APPEND,
-    /// SETRANGE) or is longer than Redis's embedded-string limit.
-    Bytes {
+    /// Bytes in their own exact-size allocation; `raw` is set once the
+    /// string was modified in place (APPEND, SETRANGE) or is longer than
+    /// Redis's embedded-string limit. A boxed slice rather than `Bytes`
+    /// keeps the variant at 24 bytes, which is what lets a stored key's
+    /// whole node fit in 72 bytes.
+    Heap {
         /// The content.
-        data: Bytes,
+        data: Box<[u8]>,
         /// Whether Redis would call this encoding `raw` rather than `embstr`.
         raw: bool,
     },
@@ -35,8 +38,9 @@ pub enum StrValue {
 /// Longest string Redis stores in the `embstr` encoding.
 pub const EMBSTR_MAX: usize = 44;
 
-/// Longest string kept inline (the size a `Bytes` handle takes anyway).
-pub const INLINE_MAX: usize = 38;
+/// Longest string kept inline: the room the `Heap` variant's handle and
+/// flag take anyway.
+pub const INLINE_MAX: usize = 22;
 
 fn inline(bytes: &[u8]) -> Option<StrValue> {
     if bytes.len() > INLINE_MAX {
@@ -63,28 +67,50 @@ impl StrValue {
         if let Some(v) = inline(bytes) {
             return v;
         }
-        StrValue::Bytes {
-            data: Bytes::copy_from_slice(bytes),
+        StrValue::Heap {
+            data: Box::from(bytes),
             raw: bytes.len() > EMBSTR_MAX,
+        }
+    }
+
+    /// A string Redis marks `raw` because it was built by modifying another
+    /// (APPEND, SETRANGE).
+    pub fn modified(data: Vec<u8>) -> Self {
+        StrValue::Heap {
+            data: data.into_boxed_slice(),
+            raw: true,
         }
     }
 
     /// Builds a value that Redis creates without trying an integer encoding
     /// (for instance INCRBYFLOAT's result).
-    pub fn plain(data: Bytes) -> Self {
-        if let Some(v) = inline(&data) {
+    pub fn plain(data: &[u8]) -> Self {
+        if let Some(v) = inline(data) {
             return v;
         }
-        let raw = data.len() > EMBSTR_MAX;
-        StrValue::Bytes { data, raw }
+        StrValue::Heap {
+            data: Box::from(data),
+            raw: data.len() > EMBSTR_MAX,
+        }
+    }
+
+    /// The string's bytes without formatting an integer: `None` for `Int`.
+    pub fn as_slice(&self) -> Option<&[u8]> {
+        match self {
+            StrValue::Int(_) => None,
+            StrValue::Inline { len, buf } => buf.get(..usize::from(*len)),
+            StrValue::Heap { data, .. } => Some(data),
+        }
     }
 
     /// The string's bytes (integers are formatted).
     pub fn to_bytes(&self) -> Bytes {
         match self {
             StrValue::Int(n) => Bytes::from(n.to_string()),
-            StrValue::Inline { len, buf } => Bytes::copy_from_slice(&buf[..usize::from(*len)]),
-            StrValue::Bytes { data, .. } => data.clone(),
+            StrValue::Inline { len, buf } => {
+                Bytes::copy_from_slice(buf.get(..usize::from(*len)).unwrap_or_default())
+            }
+            StrValue::Heap { data, .. } => Bytes::copy_from_slice(data),
         }
     }
 
@@ -93,7 +119,7 @@ impl StrValue {
         match self {
             StrValue::Int(n) => int_len(*n),
             StrValue::Inline { len, .. } => usize::from(*len),
-            StrValue::Bytes { data, .. } => data.len(),
+            StrValue::Heap { data, .. } => data.len(),
         }
     }
 
@@ -107,8 +133,8 @@ impl StrValue {
         match self {
             StrValue::Int(_) => "int",
             StrValue::Inline { .. } => "embstr",
-            StrValue::Bytes { raw: true, .. } => "raw",
-            StrValue::Bytes { raw: false, .. } => "embstr",
+            StrValue::Heap { raw: true, .. } => "raw",
+            StrValue::Heap { raw: false, .. } => "embstr",
         }
     }
 
@@ -116,7 +142,7 @@ impl StrValue {
     pub fn heap_size(&self) -> usize {
         match self {
             StrValue::Int(_) | StrValue::Inline { .. } => 0,
-            StrValue::Bytes { data, .. } => data.len(),
+            StrValue::Heap { data, .. } => data.len(),
         }
     }
 }

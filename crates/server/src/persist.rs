@@ -55,7 +55,7 @@ pub fn write_snapshot(ks: &Keyspace, info: &SnapshotInfo, sink: &mut dyn Write) 
         w.write_resize_db(db.len() as u64, db.volatile_len() as u64, &mut out);
         for (k, e) in db.iter() {
             let entry = RdbEntry {
-                key: k.clone(),
+                key: bytes::Bytes::copy_from_slice(k),
                 value: convert::to_rdb(&e.value),
                 expire_ms: (e.expire_at != NO_EXPIRE).then_some(e.expire_at),
                 idle_secs: None,
@@ -197,15 +197,13 @@ impl Loader {
                     // the file; we skip the key and count nothing.
                     return;
                 };
-                let lru = u32::try_from(self.now_ms / 1000).unwrap_or(0);
                 db.insert_entry(
-                    e.key,
+                    &e.key,
                     Entry {
                         value: convert::from_rdb(e.value, &self.limits),
                         expire_at: expire,
-                        lru,
-                        private_copy: false,
                     },
+                    self.now_ms,
                 );
                 self.report.loaded += 1;
             }

@@ -249,6 +249,9 @@ async fn accept_loop(server: Rc<RefCell<Server>>, listener: TcpListener) {
     }
 }
 
+/// Buckets each database's key table moves per cron tick while resizing.
+const ACTIVE_REHASH_BUCKETS: usize = 1000;
+
 /// The periodic tasks Redis runs in `serverCron`.
 async fn cron(server: Rc<RefCell<Server>>) {
     let mut tick = 0u64;
@@ -269,6 +272,11 @@ async fn cron(server: Rc<RefCell<Server>>) {
                 let del = [bytes::Bytes::from_static(b"DEL"), key];
                 s.emit(db, &del);
             }
+        }
+        if s.config.bool("activerehashing") {
+            // Finishes key-table resizes that writes alone would leave
+            // half done on an idle database.
+            s.ks.rehash_steps(ACTIVE_REHASH_BUCKETS);
         }
         crate::repl::cron(&mut s);
         s.stats.sample(now);

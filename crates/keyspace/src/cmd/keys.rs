@@ -58,7 +58,7 @@ pub fn keys(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     let out = db
         .iter()
         .filter(|(k, e)| !e.is_expired(c.now_ms) && (all || glob_match(pattern, k, false)))
-        .map(|(k, _)| Frame::Bulk(k.clone()))
+        .map(|(k, _)| Frame::Bulk(Bytes::copy_from_slice(k)))
         .collect();
     Frame::Array(out)
 }
@@ -107,7 +107,7 @@ pub fn scan(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
                     return;
                 }
             }
-            out.push(Frame::Bulk(k.clone()));
+            out.push(Frame::Bulk(Bytes::copy_from_slice(k)));
         }),
     };
     Frame::Array(vec![
@@ -145,8 +145,7 @@ fn rename_generic(ks: &mut Keyspace, c: &mut Call<'_>, nx: bool) -> Frame {
         return reply::no_such_key();
     };
     if let Some(entry) = db.remove(src) {
-        db.remove(dst);
-        db.insert_entry(Bytes::copy_from_slice(dst), entry);
+        db.insert_entry(dst, entry, c.now_ms);
     }
     ks.add_dirty(1);
     c.verbatim();
@@ -272,7 +271,7 @@ pub fn move_(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         return reply::int(0);
     };
     if let Some(d) = ks.db_mut(dst) {
-        d.insert_entry(Bytes::copy_from_slice(c.arg(1)), entry);
+        d.insert_entry(c.arg(1), entry, c.now_ms);
     }
     ks.add_dirty(1);
     c.verbatim();
@@ -303,7 +302,7 @@ pub fn copy(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     if src == dst && dst_db == c.db {
         return reply::err_static("ERR source and destination objects are the same");
     }
-    let Some(mut entry) = ks.lookup_write(c.db, src, c.now_ms).map(|e| e.clone()) else {
+    let Some(entry) = ks.lookup_write(c.db, src, c.now_ms).map(|e| e.clone()) else {
         return reply::int(0);
     };
     if ks.exists(dst_db, dst, c.now_ms) {
@@ -314,9 +313,9 @@ pub fn copy(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
             d.remove(dst);
         }
     }
-    entry.private_copy = true;
     if let Some(d) = ks.db_mut(dst_db) {
-        d.insert_entry(Bytes::copy_from_slice(dst), entry);
+        d.insert_entry(dst, entry, c.now_ms);
+        d.mark_private_copy(dst);
     }
     ks.add_dirty(1);
     c.verbatim();
@@ -337,11 +336,11 @@ pub fn object_encoding(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
 
 /// OBJECT REFCOUNT key
 pub fn object_refcount(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
-    match ks.db(c.db).and_then(|d| d.peek(c.arg(2), c.now_ms)) {
+    match ks.db(c.db).and_then(|d| d.peek_meta(c.arg(2), c.now_ms)) {
         None => reply::nil(),
-        Some(e) => match e.value {
+        Some((e, meta)) => match e.value {
             Value::Str(StrValue::Int(n))
-                if !e.private_copy && (0..SHARED_INTEGERS).contains(&n) =>
+                if !meta.private_copy && (0..SHARED_INTEGERS).contains(&n) =>
             {
                 reply::int(i64::from(i32::MAX))
             }
@@ -352,11 +351,11 @@ pub fn object_refcount(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
 
 /// OBJECT IDLETIME key
 pub fn object_idletime(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
-    match ks.db(c.db).and_then(|d| d.peek(c.arg(2), c.now_ms)) {
+    match ks.db(c.db).and_then(|d| d.peek_meta(c.arg(2), c.now_ms)) {
         None => reply::nil(),
-        Some(e) => {
+        Some((_, meta)) => {
             let now_s = c.now_ms.max(0) / 1000;
-            reply::int((now_s - i64::from(e.lru)).max(0))
+            reply::int((now_s - i64::from(meta.lru)).max(0))
         }
     }
 }

@@ -1,7 +1,7 @@
 //! String commands: GET SET SETNX SETEX PSETEX MGET MSET MSETNX GETSET GETDEL
 //! GETEX APPEND STRLEN GETRANGE SETRANGE INCR DECR INCRBY DECRBY INCRBYFLOAT.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use resp_codec::Frame;
 
 use crate::call::{reply, Call, Propagate};
@@ -52,7 +52,6 @@ pub fn get(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     match ks.lookup_read(c.db, c.arg(1), c.now_ms) {
         None => reply::nil(),
         Some(e) => match &e.value {
-            Value::Str(StrValue::Bytes { data, .. }) => Frame::Bulk(data.clone()),
             Value::Str(s) => Frame::Bulk(s.to_bytes()),
             _ => reply::wrongtype(),
         },
@@ -318,16 +317,13 @@ pub fn append(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
             if let Some(e) = too_big(ks, (s.len() + add.len()) as u64) {
                 return e;
             }
-            let mut buf = BytesMut::with_capacity(s.len() + add.len());
-            buf.extend_from_slice(&s.to_bytes());
+            let mut buf = Vec::with_capacity(s.len() + add.len());
+            match s.as_slice() {
+                Some(cur) => buf.extend_from_slice(cur),
+                None => buf.extend_from_slice(&s.to_bytes()),
+            }
             buf.extend_from_slice(add);
-            (
-                StrValue::Bytes {
-                    data: buf.freeze(),
-                    raw: true,
-                },
-                ttl,
-            )
+            (StrValue::modified(buf), ttl)
         }
     };
     let len = new.len();
@@ -406,19 +402,10 @@ pub fn setrange(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     }
     let offset = offset as usize;
     let new_len = cur.len().max(offset + value.len());
-    let mut buf = BytesMut::zeroed(new_len);
+    let mut buf = vec![0u8; new_len];
     buf[..cur.len()].copy_from_slice(&cur);
     buf[offset..offset + value.len()].copy_from_slice(value);
-    store(
-        ks,
-        c,
-        c.arg(1),
-        StrValue::Bytes {
-            data: buf.freeze(),
-            raw: true,
-        },
-        ttl,
-    );
+    store(ks, c, c.arg(1), StrValue::modified(buf), ttl);
     c.verbatim();
     reply::count(new_len)
 }
@@ -482,7 +469,7 @@ pub fn incrbyfloat(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         }
         Err(_) => return reply::not_float(),
     };
-    store(ks, c, c.arg(1), StrValue::plain(text.clone()), ttl);
+    store(ks, c, c.arg(1), StrValue::plain(&text), ttl);
     c.propagate = Propagate::Rewritten(vec![vec![
         Bytes::from_static(b"SET"),
         c.arg_bytes(1),

@@ -297,13 +297,12 @@ pub fn restore(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
             return reply::ok();
         }
         db.insert_entry(
-            Bytes::copy_from_slice(key),
+            key,
             Entry {
                 value: convert::from_rdb(value, &limits),
                 expire_at,
-                lru: u32::try_from(c.now_ms / 1000).unwrap_or(0),
-                private_copy: false,
             },
+            c.now_ms,
         );
     }
     s.ks.add_dirty(1);
