@@ -58,7 +58,9 @@ pub struct KeyMeta {
 #[derive(Debug, Default)]
 pub struct Db {
     map: Dict<Entry>,
-    volatile: IndexSet<Bytes, RandomState>,
+    /// Keys with an expiry, for active expiry to sample; boxed slices are
+    /// half the size of `Bytes` handles.
+    volatile: IndexSet<Box<[u8]>, RandomState>,
 }
 
 fn lru_of(now_ms: i64) -> u32 {
@@ -103,14 +105,18 @@ impl Db {
         reclaim: bool,
         expired: &mut Option<Bytes>,
     ) -> Option<&mut Entry> {
-        let expired_now = self.map.get(key)?.val.is_expired(now_ms);
+        let h = self.map.hash(key);
+        // Checked through a shared borrow first: returning the mutable
+        // borrow on one path and removing on the other does not borrow-check
+        // in a single lookup. The chain walk is cheap; the hash is reused.
+        let expired_now = self.map.get_hashed(h, key)?.val.is_expired(now_ms);
         if expired_now {
             if reclaim && self.remove(key).is_some() {
                 *expired = Some(Bytes::copy_from_slice(key));
             }
             return None;
         }
-        let node = self.map.get_mut(key)?;
+        let node = self.map.get_mut_hashed(h, key)?;
         node.key.set_lru(lru_of(now_ms));
         Some(&mut node.val)
     }
@@ -155,7 +161,7 @@ impl Db {
             return;
         }
         if expire_at != NO_EXPIRE {
-            self.volatile.insert(Bytes::copy_from_slice(key));
+            self.volatile.insert(Box::from(key));
         }
         self.map
             .insert_new_hashed(h, KeyCell::new(key, lru), Entry { value, expire_at });
@@ -189,7 +195,7 @@ impl Db {
     fn sync_volatile(&mut self, key: &[u8], was: i64, now: i64) {
         match (was == NO_EXPIRE, now == NO_EXPIRE) {
             (true, false) => {
-                self.volatile.insert(Bytes::copy_from_slice(key));
+                self.volatile.insert(Box::from(key));
             }
             (false, true) => {
                 self.volatile.swap_remove(key);
@@ -266,13 +272,17 @@ impl Db {
         while checked < samples && !self.volatile.is_empty() {
             checked += 1;
             let i = rng.gen_range(0..self.volatile.len());
-            let Some(key) = self.volatile.get_index(i).cloned() else {
+            let Some(key) = self
+                .volatile
+                .get_index(i)
+                .map(|k| Bytes::copy_from_slice(k))
+            else {
                 break;
             };
             let expired = self.map.get(&key).is_none_or(|n| n.val.is_expired(now_ms));
             if expired {
                 self.remove(&key);
-                self.volatile.swap_remove(&key);
+                self.volatile.swap_remove(&key[..]);
                 out.push(key);
             }
         }

@@ -268,7 +268,11 @@ impl<V> Dict<V> {
 
     /// The node stored under `key`.
     pub fn get(&self, key: &[u8]) -> Option<&Node<V>> {
-        let h = self.hash(key);
+        self.get_hashed(self.hash(key), key)
+    }
+
+    /// [`Dict::get`] with the key's [`Dict::hash`] already computed.
+    pub fn get_hashed(&self, h: u64, key: &[u8]) -> Option<&Node<V>> {
         let [t0, t1] = &self.tables;
         if let Some(n) = t0.find(h, key) {
             return Some(n);
