@@ -1,13 +1,14 @@
 //! One logical database: keys, values, expiry times and access times.
 //!
 //! Keys live in a [`Dict`], a chained hash table whose nodes hold the key
-//! inline, so a small key costs one allocation. Keys with an expiry are
-//! also listed in a side set that active expiry samples from (as Redis's
-//! `expires` dict); only volatile keys pay for it.
+//! inline, so a small key costs one 64-byte allocation. Expiry times live
+//! beside it in `expires` (as in Redis): only keys with a time pay for one,
+//! a flag bit in the key says whether to look, and active expiry samples
+//! that map directly.
 
 use bytes::Bytes;
 use foldhash::fast::RandomState;
-use indexmap::IndexSet;
+use indexmap::IndexMap;
 use rand::Rng;
 
 use crate::dict::{Dict, KeyCell, Node};
@@ -20,29 +21,30 @@ pub const NO_EXPIRE: i64 = -1;
 /// into a private object, so `OBJECT REFCOUNT` no longer reports them
 /// shared.
 const FLAG_PRIVATE_COPY: u8 = 1;
+/// Key flag: the key has an entry in `expires`.
+const FLAG_VOLATILE: u8 = 2;
 
-/// A stored key's value with its expiry.
+/// A stored key's value, as lookups hand it out. The expiry is kept apart
+/// (see [`Db::expire_of`]) so that keys without one do not pay for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
+    /// The value.
+    pub value: Value,
+}
+
+/// A key's value together with its expiry, as it moves in and out of a
+/// database (loading, MOVE, RENAME, COPY, RESTORE).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
     /// The value.
     pub value: Value,
     /// Absolute expiry in Unix milliseconds, or [`NO_EXPIRE`].
     pub expire_at: i64,
 }
 
-impl Entry {
-    /// An entry without expiry.
-    pub fn new(value: Value) -> Self {
-        Entry {
-            value,
-            expire_at: NO_EXPIRE,
-        }
-    }
-
-    /// Whether the entry is logically expired at `now_ms`.
-    pub fn is_expired(&self, now_ms: i64) -> bool {
-        self.expire_at != NO_EXPIRE && self.expire_at <= now_ms
-    }
+/// Whether an expiry time has passed at `now_ms`.
+pub fn expired_at(expire_at: i64, now_ms: i64) -> bool {
+    expire_at != NO_EXPIRE && expire_at <= now_ms
 }
 
 /// What `OBJECT` reports about a key besides its value.
@@ -58,9 +60,8 @@ pub struct KeyMeta {
 #[derive(Debug, Default)]
 pub struct Db {
     map: Dict<Entry>,
-    /// Keys with an expiry, for active expiry to sample; boxed slices are
-    /// half the size of `Bytes` handles.
-    volatile: IndexSet<Box<[u8]>, RandomState>,
+    /// Expiry times of the keys that have one.
+    expires: IndexMap<Box<[u8]>, i64, RandomState>,
 }
 
 fn lru_of(now_ms: i64) -> u32 {
@@ -85,13 +86,36 @@ impl Db {
 
     /// Number of keys with an expiry time.
     pub fn volatile_len(&self) -> usize {
-        self.volatile.len()
+        self.expires.len()
     }
 
     /// Advances an in-progress resize of the key table by up to `buckets`
     /// buckets; returns whether one is still in progress.
     pub fn rehash_steps(&mut self, buckets: usize) -> bool {
         self.map.rehash_steps(buckets)
+    }
+
+    fn node_expire(&self, node: &Node<Entry>) -> i64 {
+        if node.key.flags() & FLAG_VOLATILE == 0 {
+            return NO_EXPIRE;
+        }
+        self.expires
+            .get(node.key.bytes())
+            .copied()
+            .unwrap_or(NO_EXPIRE)
+    }
+
+    /// A key's expiry time ([`NO_EXPIRE`] if it has none or is absent),
+    /// whether or not it has passed.
+    pub fn expire_of(&self, key: &[u8]) -> i64 {
+        self.map.get(key).map_or(NO_EXPIRE, |n| self.node_expire(n))
+    }
+
+    /// Whether `key` is present and its expiry time has passed.
+    pub fn is_expired(&self, key: &[u8], now_ms: i64) -> bool {
+        self.map
+            .get(key)
+            .is_some_and(|n| expired_at(self.node_expire(n), now_ms))
     }
 
     /// Looks a key up, treating an expired key as missing. When `reclaim`
@@ -109,8 +133,8 @@ impl Db {
         // Checked through a shared borrow first: returning the mutable
         // borrow on one path and removing on the other does not borrow-check
         // in a single lookup. The chain walk is cheap; the hash is reused.
-        let expired_now = self.map.get_hashed(h, key)?.val.is_expired(now_ms);
-        if expired_now {
+        let node = self.map.get_hashed(h, key)?;
+        if expired_at(self.node_expire(node), now_ms) {
             if reclaim && self.remove(key).is_some() {
                 *expired = Some(Bytes::copy_from_slice(key));
             }
@@ -123,19 +147,20 @@ impl Db {
 
     /// Looks a key up without touching its access time or reclaiming it.
     pub fn peek(&self, key: &[u8], now_ms: i64) -> Option<&Entry> {
-        self.map
-            .get(key)
-            .map(|n| &n.val)
-            .filter(|e| !e.is_expired(now_ms))
+        self.peek_meta(key, now_ms).map(|(e, _)| e)
     }
 
     /// Like [`Db::peek`], with the key's access time and flags.
     pub fn peek_meta(&self, key: &[u8], now_ms: i64) -> Option<(&Entry, KeyMeta)> {
         let node = self.map.get(key)?;
-        if node.val.is_expired(now_ms) {
+        if expired_at(self.node_expire(node), now_ms) {
             return None;
         }
-        Some((&node.val, meta_of(node)))
+        let meta = KeyMeta {
+            lru: node.key.lru(),
+            private_copy: node.key.flags() & FLAG_PRIVATE_COPY != 0,
+        };
+        Some((&node.val, meta))
     }
 
     /// Looks a key up regardless of expiry (used to apply a master's stream).
@@ -151,27 +176,33 @@ impl Db {
     /// Inserts or replaces a value. `expire_at` replaces the old expiry.
     pub fn set(&mut self, key: &[u8], value: Value, expire_at: i64, now_ms: i64) {
         let lru = lru_of(now_ms);
+        let volatile = expire_at != NO_EXPIRE;
+        let flags = if volatile { FLAG_VOLATILE } else { 0 };
         let h = self.map.hash(key);
         if let Some(node) = self.map.get_mut_hashed(h, key) {
+            let was_volatile = node.key.flags() & FLAG_VOLATILE != 0;
             node.key.set_lru(lru);
-            node.key.set_flags(0);
-            let was = node.val.expire_at;
-            node.val = Entry { value, expire_at };
-            self.sync_volatile(key, was, expire_at);
+            node.key.set_flags(flags);
+            node.val = Entry { value };
+            if volatile {
+                self.expires.insert(Box::from(key), expire_at);
+            } else if was_volatile {
+                self.expires.swap_remove(key);
+            }
             return;
         }
-        if expire_at != NO_EXPIRE {
-            self.volatile.insert(Box::from(key));
+        let mut cell = KeyCell::new(key, lru);
+        cell.set_flags(flags);
+        self.map.insert_new_hashed(h, cell, Entry { value });
+        if volatile {
+            self.expires.insert(Box::from(key), expire_at);
         }
-        self.map
-            .insert_new_hashed(h, KeyCell::new(key, lru), Entry { value, expire_at });
     }
 
-    /// Inserts (or replaces) an entry, as a load or a move between
-    /// databases does; the access time is `now_ms`.
-    pub fn insert_entry(&mut self, key: &[u8], entry: Entry, now_ms: i64) {
-        let Entry { value, expire_at } = entry;
-        self.set(key, value, expire_at, now_ms);
+    /// Inserts (or replaces) a key with its expiry, as a load or a move
+    /// between databases does; the access time is `now_ms`.
+    pub fn insert_record(&mut self, key: &[u8], record: Record, now_ms: i64) {
+        self.set(key, record.value, record.expire_at, now_ms);
     }
 
     /// Marks a key's value as a COPY's private duplicate.
@@ -186,56 +217,65 @@ impl Db {
         let Some(node) = self.map.get_mut(key) else {
             return false;
         };
-        let was = node.val.expire_at;
-        node.val.expire_at = expire_at;
-        self.sync_volatile(key, was, expire_at);
+        let flags = node.key.flags();
+        if expire_at == NO_EXPIRE {
+            node.key.set_flags(flags & !FLAG_VOLATILE);
+            if flags & FLAG_VOLATILE != 0 {
+                self.expires.swap_remove(key);
+            }
+        } else {
+            node.key.set_flags(flags | FLAG_VOLATILE);
+            self.expires.insert(Box::from(key), expire_at);
+        }
         true
     }
 
-    fn sync_volatile(&mut self, key: &[u8], was: i64, now: i64) {
-        match (was == NO_EXPIRE, now == NO_EXPIRE) {
-            (true, false) => {
-                self.volatile.insert(Box::from(key));
-            }
-            (false, true) => {
-                self.volatile.swap_remove(key);
-            }
-            _ => {}
-        }
-    }
-
-    /// Removes a key; returns its entry.
-    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
-        let (_, e) = self.map.remove(key)?;
-        if e.expire_at != NO_EXPIRE {
-            self.volatile.swap_remove(key);
-        }
-        Some(e)
+    /// Removes a key; returns its value and expiry.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Record> {
+        let (cell, e) = self.map.remove(key)?;
+        let expire_at = if cell.flags() & FLAG_VOLATILE != 0 {
+            self.expires.swap_remove(key).unwrap_or(NO_EXPIRE)
+        } else {
+            NO_EXPIRE
+        };
+        Some(Record {
+            value: e.value,
+            expire_at,
+        })
     }
 
     /// Removes every key.
     pub fn clear(&mut self) {
         self.map.clear();
-        self.volatile = IndexSet::default();
+        self.expires = IndexMap::default();
     }
 
-    /// Iterates over every stored entry, expired or not.
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> {
-        self.map.iter().map(|n| (n.key.bytes(), &n.val))
+    /// Iterates over every stored key with its entry and expiry, expired
+    /// or not.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry, i64)> {
+        self.map
+            .iter()
+            .map(|n| (n.key.bytes(), &n.val, self.node_expire(n)))
     }
 
     /// One `SCAN` call: walks table buckets from `cursor` (0 starts) until
-    /// about `count` entries were visited, calling `visit` for each, and
-    /// returns the next cursor (0 when done). As in Redis, every key present
-    /// for the whole scan is returned at least once, some maybe twice.
-    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&[u8], &Entry)) -> u64 {
+    /// about `count` entries were visited, calling `visit` with each key,
+    /// entry and expiry, and returns the next cursor (0 when done). As in
+    /// Redis, every key present for the whole scan is returned at least
+    /// once, some maybe twice.
+    pub fn scan(
+        &self,
+        cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(&[u8], &Entry, i64),
+    ) -> u64 {
         let mut cursor = cursor;
         let mut visited = 0;
         let mut steps = count.saturating_mul(10).max(1);
         loop {
             cursor = self.map.scan_step(cursor, |n| {
                 visited += 1;
-                visit(n.key.bytes(), &n.val);
+                visit(n.key.bytes(), &n.val, self.node_expire(n));
             });
             steps -= 1;
             if cursor == 0 || visited >= count || steps == 0 {
@@ -250,10 +290,11 @@ impl Db {
         let mut last = None;
         for _ in 0..100 {
             let node = self.map.random(rng)?;
-            if !node.val.is_expired(now_ms) {
-                return Some(Bytes::copy_from_slice(node.key.bytes()));
+            let key = Bytes::copy_from_slice(node.key.bytes());
+            if !expired_at(self.node_expire(node), now_ms) {
+                return Some(key);
             }
-            last = Some(Bytes::copy_from_slice(node.key.bytes()));
+            last = Some(key);
         }
         last
     }
@@ -269,31 +310,22 @@ impl Db {
         out: &mut Vec<Bytes>,
     ) -> usize {
         let mut checked = 0;
-        while checked < samples && !self.volatile.is_empty() {
+        while checked < samples && !self.expires.is_empty() {
             checked += 1;
-            let i = rng.gen_range(0..self.volatile.len());
-            let Some(key) = self
-                .volatile
-                .get_index(i)
-                .map(|k| Bytes::copy_from_slice(k))
-            else {
+            let i = rng.gen_range(0..self.expires.len());
+            let Some((key, &at)) = self.expires.get_index(i) else {
                 break;
             };
-            let expired = self.map.get(&key).is_none_or(|n| n.val.is_expired(now_ms));
-            if expired {
-                self.remove(&key);
-                self.volatile.swap_remove(&key[..]);
+            if expired_at(at, now_ms) {
+                let key = Bytes::copy_from_slice(key);
+                if self.remove(&key).is_none() {
+                    // An expiry without a key cannot be left behind.
+                    self.expires.swap_remove(&key[..]);
+                }
                 out.push(key);
             }
         }
         checked
-    }
-}
-
-fn meta_of(node: &Node<Entry>) -> KeyMeta {
-    KeyMeta {
-        lru: node.key.lru(),
-        private_copy: node.key.flags() & FLAG_PRIVATE_COPY != 0,
     }
 }
 
@@ -307,6 +339,29 @@ mod tests {
 
     fn sv(s: &str) -> Value {
         Value::Str(StrValue::from_client(s.as_bytes()))
+    }
+
+    #[test]
+    fn a_stored_key_is_one_64_byte_node() {
+        // 64 is a jemalloc size class; one byte more costs 16.
+        assert_eq!(std::mem::size_of::<Node<Entry>>(), 64);
+    }
+
+    #[test]
+    fn expiry_lives_beside_the_key_and_follows_it() {
+        let mut db = Db::new();
+        db.set(b"k", sv("v"), 500, 0);
+        assert_eq!((db.expire_of(b"k"), db.volatile_len()), (500, 1));
+        assert!(db.set_expire(b"k", NO_EXPIRE));
+        assert_eq!((db.expire_of(b"k"), db.volatile_len()), (NO_EXPIRE, 0));
+        db.set(b"k", sv("v"), 700, 0);
+        let rec = db.remove(b"k");
+        assert_eq!(rec.map(|r| r.expire_at), Some(700));
+        assert_eq!(db.volatile_len(), 0);
+        db.set(b"k", sv("v"), 900, 0);
+        db.set(b"k", sv("w"), NO_EXPIRE, 0);
+        assert_eq!((db.expire_of(b"k"), db.volatile_len()), (NO_EXPIRE, 0));
+        assert!(!db.is_expired(b"k", i64::MAX));
     }
 
     #[test]
@@ -358,7 +413,7 @@ mod tests {
             let mut ops = ops.into_iter();
             let mut removed = HashSet::new();
             loop {
-                cursor = db.scan(cursor, count, |k, _| { seen.insert(k.to_vec()); });
+                cursor = db.scan(cursor, count, |k, _, _| { seen.insert(k.to_vec()); });
                 if cursor == 0 { break; }
                 if let Some((add, i)) = ops.next() {
                     let key = format!("s{i}");

@@ -566,7 +566,7 @@ mod tests {
         // The per-key memory budget depends on this: a node is the chain
         // link, the key cell and the payload, with nothing else.
         assert_eq!(std::mem::size_of::<KeyCell>(), 24);
-        assert_eq!(std::mem::size_of::<Node<[u64; 5]>>(), 72);
+        assert_eq!(std::mem::size_of::<Node<[u64; 4]>>(), 64);
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub mod value;
 pub mod zset;
 
 pub use call::{Call, Propagate};
-pub use db::{Db, Entry, NO_EXPIRE};
+pub use db::{Db, Entry, Record, NO_EXPIRE};
 pub use hash::HashValue;
 pub use keyspace::{Keyspace, KeyspaceConfig, KeyspaceStats};
 pub use set::SetValue;

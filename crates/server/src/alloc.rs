@@ -1,71 +1,61 @@
-//! A counting global allocator, so `INFO memory` reports bytes the process
-//! really holds rather than an estimate.
+//! Memory figures for `INFO memory`, read from the allocator.
+//!
+//! The server allocates through jemalloc, as Redis does, and reports what
+//! jemalloc itself counts: `allocated` is the bytes held by live
+//! allocations including size-class rounding (Redis's `used_memory` counts
+//! the same usable sizes), `active` and `resident` are the pages behind
+//! them. Reading the counters costs a statistics refresh, not a per-call
+//! hook on every allocation.
 
-#![allow(unsafe_code)]
-
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Wraps the system allocator and keeps a running total of live bytes.
-pub struct CountingAlloc;
+use tikv_jemalloc_ctl::{epoch, stats};
 
-static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 
-// SAFETY: every method forwards to `System` with the caller's arguments
-// unchanged; the counters are plain atomics that do not touch the memory.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded contract.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            add(layout.size());
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded contract.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            add(layout.size());
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded contract.
-        unsafe { System.dealloc(ptr, layout) };
-        ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded contract.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            ALLOCATED.fetch_sub(layout.size(), Ordering::Relaxed);
-            add(new_size);
-        }
-        p
-    }
+/// The allocator's counters at one moment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Figures {
+    /// Bytes in live allocations (usable sizes).
+    pub allocated: usize,
+    /// Bytes in pages holding live allocations.
+    pub active: usize,
+    /// Bytes of allocator memory resident in RAM.
+    pub resident: usize,
 }
 
-fn add(n: usize) {
-    let now = ALLOCATED.fetch_add(n, Ordering::Relaxed) + n;
-    // The peak is advisory; a relaxed max is enough.
-    if now > PEAK.load(Ordering::Relaxed) {
-        PEAK.store(now, Ordering::Relaxed);
+/// Refreshes and reads the allocator's counters (zeros if they cannot be
+/// read), and folds `allocated` into the peak.
+pub fn figures() -> Figures {
+    if epoch::advance().is_err() {
+        return Figures::default();
     }
+    let f = Figures {
+        allocated: stats::allocated::read().unwrap_or(0),
+        active: stats::active::read().unwrap_or(0),
+        resident: stats::resident::read().unwrap_or(0),
+    };
+    PEAK.fetch_max(f.allocated, Ordering::Relaxed);
+    f
 }
 
-/// Bytes currently allocated through the global allocator.
+/// Bytes currently allocated.
 pub fn allocated() -> usize {
-    ALLOCATED.load(Ordering::Relaxed)
+    figures().allocated
 }
 
-/// The highest value [`allocated`] has reached.
+/// The highest value [`allocated`] was seen at (sampled on every read and
+/// by the server's cron, as Redis samples its peak).
 pub fn peak() -> usize {
     PEAK.load(Ordering::Relaxed)
+}
+
+/// The allocator's name and version, as `INFO`'s `mem_allocator` shows it.
+pub fn name() -> String {
+    let version = tikv_jemalloc_ctl::version::read().unwrap_or("unknown");
+    // jemalloc reports "5.3.0-0-g<hash>"; Redis shows "jemalloc-5.3.0".
+    let short = version.split('-').next().unwrap_or(version);
+    format!("jemalloc-{short}")
 }
 
 /// Resident set size of the process in bytes, from `/proc/self/statm`.
@@ -75,4 +65,23 @@ pub fn rss() -> usize {
         .and_then(|s| s.split_whitespace().nth(1)?.parse::<usize>().ok())
         .unwrap_or(0);
     pages * 4096
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_what_is_allocated() {
+        let before = allocated();
+        let held: Vec<Vec<u8>> = (0..64).map(|_| vec![1u8; 64 * 1024]).collect();
+        let during = allocated();
+        assert!(
+            during >= before + 64 * 64 * 1024,
+            "{before} -> {during} while holding 4 MiB"
+        );
+        drop(held);
+        assert!(peak() >= during);
+        assert!(name().starts_with("jemalloc-5."));
+    }
 }

@@ -31,13 +31,13 @@ fn type_code(v: &Value) -> u32 {
 
 /// The digest of a value (and whether it expires), as DEBUG DIGEST-VALUE
 /// reports it.
-pub fn value(e: &Entry) -> [u8; 20] {
+pub fn value(e: &Entry, expire_at: i64) -> [u8; 20] {
     let mut d = [0u8; 20];
-    mix_value(&mut d, e);
+    mix_value(&mut d, e, expire_at);
     d
 }
 
-fn mix_value(d: &mut [u8; 20], e: &Entry) {
+fn mix_value(d: &mut [u8; 20], e: &Entry, expire_at: i64) {
     mix_in(d, &type_code(&e.value).to_be_bytes());
     match &e.value {
         Value::Str(s) => mix_in(d, &s.to_bytes()),
@@ -68,7 +68,7 @@ fn mix_value(d: &mut [u8; 20], e: &Entry) {
             }
         }
     }
-    if e.expire_at != NO_EXPIRE {
+    if expire_at != NO_EXPIRE {
         xor_in(d, b"!!expire!!");
     }
 }
@@ -83,10 +83,10 @@ pub fn dataset(ks: &Keyspace) -> [u8; 20] {
             continue;
         }
         mix_in(&mut fin, &(i as u32).to_be_bytes());
-        for (k, e) in db.iter() {
+        for (k, e, expire_at) in db.iter() {
             let mut d = [0u8; 20];
             mix_in(&mut d, k);
-            mix_value(&mut d, e);
+            mix_value(&mut d, e, expire_at);
             xor_in(&mut fin, &d);
         }
     }

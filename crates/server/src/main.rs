@@ -25,7 +25,7 @@ pub const VERSION: &str = "7.0.15";
 pub const REPLIKV_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 #[global_allocator]
-static GLOBAL: alloc::CountingAlloc = alloc::CountingAlloc;
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

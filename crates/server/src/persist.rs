@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::BytesMut;
 use keyspace::value::EncodingLimits;
-use keyspace::{Db, Entry, Keyspace, NO_EXPIRE};
+use keyspace::{Db, Keyspace, Record, NO_EXPIRE};
 use rdb::{
     RdbEntry, RdbEvent, RdbReader, RdbWriter, ReaderOptions, ReplAux, StandardAux, WriterOptions,
 };
@@ -53,11 +53,11 @@ pub fn write_snapshot(ks: &Keyspace, info: &SnapshotInfo, sink: &mut dyn Write) 
         }
         w.write_select_db(i as u64, &mut out);
         w.write_resize_db(db.len() as u64, db.volatile_len() as u64, &mut out);
-        for (k, e) in db.iter() {
+        for (k, e, expire_at) in db.iter() {
             let entry = RdbEntry {
                 key: bytes::Bytes::copy_from_slice(k),
                 value: convert::to_rdb(&e.value),
-                expire_ms: (e.expire_at != NO_EXPIRE).then_some(e.expire_at),
+                expire_ms: (expire_at != NO_EXPIRE).then_some(expire_at),
                 idle_secs: None,
                 freq: None,
             };
@@ -197,9 +197,9 @@ impl Loader {
                     // the file; we skip the key and count nothing.
                     return;
                 };
-                db.insert_entry(
+                db.insert_record(
                     &e.key,
-                    Entry {
+                    Record {
                         value: convert::from_rdb(e.value, &self.limits),
                         expire_at: expire,
                     },

@@ -279,6 +279,8 @@ async fn cron(server: Rc<RefCell<Server>>) {
             s.ks.rehash_steps(ACTIVE_REHASH_BUCKETS);
         }
         crate::repl::cron(&mut s);
+        // Keeps used_memory_peak current between INFO calls.
+        crate::alloc::figures();
         s.stats.sample(now);
         crate::commands::persistence::cron(&mut s);
         crate::commands::persistence::aof_cron(&mut s, tick % hz == 0);

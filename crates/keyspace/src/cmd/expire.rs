@@ -65,12 +65,10 @@ fn expire_generic(ks: &mut Keyspace, c: &mut Call<'_>, relative: bool, seconds: 
     let Some(abs) = when.checked_add(base) else {
         return reply::invalid_expire(&name);
     };
-    let Some(current) = ks
-        .lookup_write(c.db, c.arg(1), c.now_ms)
-        .map(|e| e.expire_at)
-    else {
+    if ks.lookup_write(c.db, c.arg(1), c.now_ms).is_none() {
         return reply::int(0);
-    };
+    }
+    let current = ks.db(c.db).map_or(NO_EXPIRE, |d| d.expire_of(c.arg(1)));
     let refused = (flags.nx && current != NO_EXPIRE)
         || (flags.xx && current == NO_EXPIRE)
         || (flags.gt && (current == NO_EXPIRE || abs <= current))
@@ -118,12 +116,10 @@ pub fn pexpireat(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
 }
 
 fn ttl_generic(ks: &mut Keyspace, c: &mut Call<'_>, ms: bool, absolute: bool) -> Frame {
-    let Some(expire) = ks
-        .lookup_read(c.db, c.arg(1), c.now_ms)
-        .map(|e| e.expire_at)
-    else {
+    if ks.lookup_read(c.db, c.arg(1), c.now_ms).is_none() {
         return reply::int(-2);
-    };
+    }
+    let expire = ks.db(c.db).map_or(NO_EXPIRE, |d| d.expire_of(c.arg(1)));
     if expire == NO_EXPIRE {
         return reply::int(-1);
     }
@@ -153,9 +149,10 @@ pub fn pexpiretime(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
 
 /// PERSIST key
 pub fn persist(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
-    let had = ks
-        .lookup_write(c.db, c.arg(1), c.now_ms)
-        .is_some_and(|e| e.expire_at != NO_EXPIRE);
+    let had = ks.lookup_write(c.db, c.arg(1), c.now_ms).is_some()
+        && ks
+            .db(c.db)
+            .is_some_and(|d| d.expire_of(c.arg(1)) != NO_EXPIRE);
     if !had {
         return reply::int(0);
     }

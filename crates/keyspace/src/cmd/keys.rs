@@ -5,6 +5,7 @@ use bytes::Bytes;
 use resp_codec::Frame;
 
 use crate::call::{reply, Call};
+use crate::db::{expired_at, Record, NO_EXPIRE};
 use crate::glob::glob_match;
 use crate::keyspace::Keyspace;
 use crate::numeric::parse_i64;
@@ -57,8 +58,8 @@ pub fn keys(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     };
     let out = db
         .iter()
-        .filter(|(k, e)| !e.is_expired(c.now_ms) && (all || glob_match(pattern, k, false)))
-        .map(|(k, _)| Frame::Bulk(Bytes::copy_from_slice(k)))
+        .filter(|(k, _, at)| !expired_at(*at, c.now_ms) && (all || glob_match(pattern, k, false)))
+        .map(|(k, _, _)| Frame::Bulk(Bytes::copy_from_slice(k)))
         .collect();
     Frame::Array(out)
 }
@@ -93,8 +94,8 @@ pub fn scan(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     let now = c.now_ms;
     let next = match ks.db(c.db) {
         None => 0,
-        Some(db) => db.scan(cursor, count, |k, e| {
-            if e.is_expired(now) {
+        Some(db) => db.scan(cursor, count, |k, e, at| {
+            if expired_at(at, now) {
                 return;
             }
             if let Some(p) = pattern {
@@ -145,7 +146,7 @@ fn rename_generic(ks: &mut Keyspace, c: &mut Call<'_>, nx: bool) -> Frame {
         return reply::no_such_key();
     };
     if let Some(entry) = db.remove(src) {
-        db.insert_entry(dst, entry, c.now_ms);
+        db.insert_record(dst, entry, c.now_ms);
     }
     ks.add_dirty(1);
     c.verbatim();
@@ -271,7 +272,7 @@ pub fn move_(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         return reply::int(0);
     };
     if let Some(d) = ks.db_mut(dst) {
-        d.insert_entry(c.arg(1), entry, c.now_ms);
+        d.insert_record(c.arg(1), entry, c.now_ms);
     }
     ks.add_dirty(1);
     c.verbatim();
@@ -302,8 +303,15 @@ pub fn copy(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     if src == dst && dst_db == c.db {
         return reply::err_static("ERR source and destination objects are the same");
     }
-    let Some(entry) = ks.lookup_write(c.db, src, c.now_ms).map(|e| e.clone()) else {
+    let Some(value) = ks
+        .lookup_write(c.db, src, c.now_ms)
+        .map(|e| e.value.clone())
+    else {
         return reply::int(0);
+    };
+    let entry = Record {
+        value,
+        expire_at: ks.db(c.db).map_or(NO_EXPIRE, |d| d.expire_of(src)),
     };
     if ks.exists(dst_db, dst, c.now_ms) {
         if !replace {
@@ -314,7 +322,7 @@ pub fn copy(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         }
     }
     if let Some(d) = ks.db_mut(dst_db) {
-        d.insert_entry(dst, entry, c.now_ms);
+        d.insert_record(dst, entry, c.now_ms);
         d.mark_private_copy(dst);
     }
     ks.add_dirty(1);

@@ -21,22 +21,29 @@ enum Found {
 }
 
 fn read_str(ks: &mut Keyspace, c: &Call<'_>, key: &[u8]) -> Found {
-    match ks.lookup_read(c.db, key, c.now_ms) {
-        None => Found::Missing,
-        Some(e) => match &e.value {
-            Value::Str(s) => Found::Str(s.clone(), e.expire_at),
-            _ => Found::WrongType(e.expire_at),
-        },
-    }
+    let found = ks.lookup_read(c.db, key, c.now_ms).map(|e| match &e.value {
+        Value::Str(s) => Some(s.clone()),
+        _ => None,
+    });
+    with_expiry(ks, c, key, found)
 }
 
 fn write_str(ks: &mut Keyspace, c: &Call<'_>, key: &[u8]) -> Found {
-    match ks.lookup_write(c.db, key, c.now_ms) {
+    let found = ks
+        .lookup_write(c.db, key, c.now_ms)
+        .map(|e| match &e.value {
+            Value::Str(s) => Some(s.clone()),
+            _ => None,
+        });
+    with_expiry(ks, c, key, found)
+}
+
+fn with_expiry(ks: &Keyspace, c: &Call<'_>, key: &[u8], found: Option<Option<StrValue>>) -> Found {
+    let ttl = || ks.db(c.db).map_or(NO_EXPIRE, |d| d.expire_of(key));
+    match found {
         None => Found::Missing,
-        Some(e) => match &e.value {
-            Value::Str(s) => Found::Str(s.clone(), e.expire_at),
-            _ => Found::WrongType(e.expire_at),
-        },
+        Some(Some(s)) => Found::Str(s, ttl()),
+        Some(None) => Found::WrongType(ttl()),
     }
 }
 

@@ -87,8 +87,10 @@ pub fn debug(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
                 .map(|i| {
                     let d =
                         s.ks.db(c.db)
-                            .and_then(|db| db.get_raw(c.arg(i)))
-                            .map(digest::value)
+                            .and_then(|db| {
+                                let e = db.get_raw(c.arg(i))?;
+                                Some(digest::value(e, db.expire_of(c.arg(i))))
+                            })
                             .unwrap_or([0; 20]);
                     Frame::Simple(Bytes::from(digest::hex(&d)))
                 })

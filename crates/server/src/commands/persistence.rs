@@ -5,7 +5,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use keyspace::call::reply;
 use keyspace::numeric::parse_i64;
-use keyspace::{Call, Entry, NO_EXPIRE};
+use keyspace::{Call, Record, NO_EXPIRE};
 use resp_codec::Frame;
 
 use super::error_text;
@@ -296,9 +296,9 @@ pub fn restore(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
             s.ks.add_dirty(1);
             return reply::ok();
         }
-        db.insert_entry(
+        db.insert_record(
             key,
-            Entry {
+            Record {
                 value: convert::from_rdb(value, &limits),
                 expire_at,
             },

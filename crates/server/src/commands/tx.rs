@@ -47,11 +47,7 @@ pub fn exec(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
     // A watched key that existed at WATCH time and has since expired counts
     // as modified, as in Redis 7.
     let expired = sess.watched.iter().any(|(db, key, existed)| {
-        *existed
-            && s.ks
-                .db(*db)
-                .and_then(|d| d.get_raw(key))
-                .is_some_and(|e| e.is_expired(c.now_ms))
+        *existed && s.ks.db(*db).is_some_and(|d| d.is_expired(key, c.now_ms))
     });
     let dirty = sess.watch_dirty.get() || expired;
     unwatch_all(s, sess);
