@@ -17,6 +17,7 @@ pub mod hash;
 pub mod keyspace;
 pub mod long_double;
 pub mod numeric;
+pub mod packed;
 pub mod set;
 pub mod value;
 pub mod zset;

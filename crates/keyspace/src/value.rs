@@ -171,7 +171,7 @@ pub enum Value {
     /// `list` (Redis 7.0 always reports the `quicklist` encoding).
     List(VecDeque<Bytes>),
     /// `hash`
-    Hash(Box<HashValue>),
+    Hash(HashValue),
     /// `set`
     Set(Box<SetValue>),
     /// `zset`

@@ -11,7 +11,11 @@ pub fn to_rdb(v: &Value) -> RdbValue {
     match v {
         Value::Str(s) => RdbValue::String(s.to_bytes()),
         Value::List(l) => RdbValue::List(l.iter().cloned().collect()),
-        Value::Hash(h) => RdbValue::Hash(h.iter().map(|(f, v)| (f.clone(), v.clone())).collect()),
+        Value::Hash(h) => RdbValue::Hash(
+            h.iter()
+                .map(|(f, v)| (f.to_bytes(), v.to_bytes()))
+                .collect(),
+        ),
         Value::Set(s) => RdbValue::Set(s.iter().collect()),
         Value::ZSet(z) => RdbValue::SortedSet(
             z.iter_unordered()
@@ -27,9 +31,7 @@ pub fn from_rdb(v: RdbValue, lim: &EncodingLimits) -> Value {
     match v {
         RdbValue::String(s) => Value::Str(string(s)),
         RdbValue::List(items) => Value::List(items.into_iter().collect()),
-        RdbValue::Hash(pairs) => {
-            Value::Hash(Box::new(keyspace::hash::HashValue::from_pairs(pairs, lim)))
-        }
+        RdbValue::Hash(pairs) => Value::Hash(keyspace::hash::HashValue::from_pairs(pairs, lim)),
         RdbValue::Set(members) => Value::Set(Box::new(keyspace::set::SetValue::from_members(
             members, lim,
         ))),

@@ -54,8 +54,8 @@ fn mix_value(d: &mut [u8; 20], e: &Entry) {
         Value::Hash(h) => {
             for (f, v) in h.iter() {
                 let mut ed = [0u8; 20];
-                mix_in(&mut ed, f);
-                mix_in(&mut ed, v);
+                mix_in(&mut ed, &f);
+                mix_in(&mut ed, &v);
                 xor_in(d, &ed);
             }
         }

@@ -12,6 +12,7 @@ use crate::db::NO_EXPIRE;
 use crate::hash::HashValue;
 use crate::keyspace::Keyspace;
 use crate::numeric::parse_i64;
+use crate::packed::ToBytes;
 use crate::set::SetValue;
 use crate::value::Value;
 use crate::zset::ZSetValue;
@@ -256,8 +257,8 @@ pub fn pairs_reply(c: &Call<'_>, pairs: Vec<(Frame, Frame)>) -> Frame {
 }
 
 /// A bulk reply from shared bytes.
-pub fn bulk(b: &Bytes) -> Frame {
-    Frame::Bulk(b.clone())
+pub fn bulk<T: ToBytes + ?Sized>(b: &T) -> Frame {
+    Frame::Bulk(b.to_bytes())
 }
 
 /// The command name as an owned argument (for rewritten propagation).
