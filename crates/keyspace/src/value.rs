@@ -173,7 +173,7 @@ pub enum Value {
     /// `hash`
     Hash(HashValue),
     /// `set`
-    Set(Box<SetValue>),
+    Set(SetValue),
     /// `zset`
     ZSet(Box<ZSetValue>),
 }

@@ -32,9 +32,7 @@ pub fn from_rdb(v: RdbValue, lim: &EncodingLimits) -> Value {
         RdbValue::String(s) => Value::Str(string(s)),
         RdbValue::List(items) => Value::List(items.into_iter().collect()),
         RdbValue::Hash(pairs) => Value::Hash(keyspace::hash::HashValue::from_pairs(pairs, lim)),
-        RdbValue::Set(members) => Value::Set(Box::new(keyspace::set::SetValue::from_members(
-            members, lim,
-        ))),
+        RdbValue::Set(members) => Value::Set(keyspace::set::SetValue::from_members(members, lim)),
         RdbValue::SortedSet(pairs) => {
             Value::ZSet(Box::new(keyspace::zset::ZSetValue::from_pairs(pairs, lim)))
         }
