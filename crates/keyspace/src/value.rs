@@ -175,7 +175,7 @@ pub enum Value {
     /// `set`
     Set(SetValue),
     /// `zset`
-    ZSet(Box<ZSetValue>),
+    ZSet(ZSetValue),
 }
 
 /// The type names `TYPE` and `SCAN ... TYPE` use.

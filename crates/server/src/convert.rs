@@ -19,7 +19,7 @@ pub fn to_rdb(v: &Value) -> RdbValue {
         Value::Set(s) => RdbValue::Set(s.iter().collect()),
         Value::ZSet(z) => RdbValue::SortedSet(
             z.iter_unordered()
-                .map(|(m, score)| (m.clone(), score))
+                .map(|(m, score)| (m.to_bytes(), score))
                 .collect(),
         ),
     }
@@ -34,7 +34,7 @@ pub fn from_rdb(v: RdbValue, lim: &EncodingLimits) -> Value {
         RdbValue::Hash(pairs) => Value::Hash(keyspace::hash::HashValue::from_pairs(pairs, lim)),
         RdbValue::Set(members) => Value::Set(keyspace::set::SetValue::from_members(members, lim)),
         RdbValue::SortedSet(pairs) => {
-            Value::ZSet(Box::new(keyspace::zset::ZSetValue::from_pairs(pairs, lim)))
+            Value::ZSet(keyspace::zset::ZSetValue::from_pairs(pairs, lim))
         }
     }
 }

@@ -62,7 +62,7 @@ fn mix_value(d: &mut [u8; 20], e: &Entry) {
         Value::ZSet(z) => {
             for (m, score) in z.iter_unordered() {
                 let mut ed = [0u8; 20];
-                mix_in(&mut ed, m);
+                mix_in(&mut ed, &m);
                 mix_in(&mut ed, keyspace::float::fmt_g17(score).as_bytes());
                 xor_in(d, &ed);
             }
