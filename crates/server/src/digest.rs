@@ -42,8 +42,8 @@ fn mix_value(d: &mut [u8; 20], e: &Entry) {
     match &e.value {
         Value::Str(s) => mix_in(d, &s.to_bytes()),
         Value::List(l) => {
-            for item in l {
-                mix_in(d, item);
+            for item in l.iter() {
+                mix_in(d, &item);
             }
         }
         Value::Set(set) => {

@@ -2,8 +2,6 @@
 //! integer-argument parsers with their exact error texts, SCAN-family
 //! option parsing, and reply shapes that depend on the protocol.
 
-use std::collections::VecDeque;
-
 use bytes::Bytes;
 use resp_codec::Frame;
 
@@ -11,6 +9,7 @@ use crate::call::{reply, Call};
 use crate::db::NO_EXPIRE;
 use crate::hash::HashValue;
 use crate::keyspace::Keyspace;
+use crate::list::ListValue;
 use crate::numeric::parse_i64;
 use crate::packed::ToBytes;
 use crate::set::SetValue;
@@ -63,7 +62,7 @@ pub fn distinct_indexes(ks: &mut Keyspace, len: usize, count: usize) -> Vec<usiz
 }
 
 /// The list in `v`, `None` when absent, WRONGTYPE for another type.
-pub fn as_list(v: Option<&mut Value>) -> Result<Option<&mut VecDeque<Bytes>>, Frame> {
+pub fn as_list(v: Option<&mut Value>) -> Result<Option<&mut ListValue>, Frame> {
     match v {
         None => Ok(None),
         Some(Value::List(l)) => Ok(Some(l)),
