@@ -4,7 +4,8 @@
 //! bytes or the hash past `hash-max-listpack-entries` fields. The order is
 //! visible (HGETALL, HKEYS, HSCAN, HRANDFIELD), so [`HashValue`] keeps it
 //! the same way: insertion order with order-preserving deletes while
-//! compact, arbitrary order afterwards.
+//! compact (field and value entries in one [`PackedBuf`]), arbitrary order
+//! afterwards (a boxed `IndexMap`).
 
 use bytes::Bytes;
 use foldhash::fast::RandomState;

@@ -35,7 +35,6 @@ pub enum ListValue {
     Packed(PackedBuf),
     /// A general list. Boxed so a list takes 24 bytes like the other
     /// collections.
-    #[allow(clippy::box_collection)]
     Big(Box<VecDeque<Bytes>>),
 }
 

@@ -11,7 +11,10 @@
 //! reports it in `OBJECT ENCODING`; the encoding is visible in a few replies
 //! (`ZSCAN` returns everything at once, scores of `-0` lose their sign, lex
 //! range searches scan linearly), so [`ZSetValue`] remembers which encoding
-//! Redis would use and follows the same conversion rules.
+//! Redis would use and follows the same conversion rules. Only the general
+//! encoding uses the map and tree; a compact set is a [`PackedBuf`] of
+//! (member, score) entries in rank order, searched linearly as Redis
+//! searches its listpack.
 
 use std::cmp::Ordering;
 use std::hash::BuildHasher;
