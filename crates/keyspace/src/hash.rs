@@ -58,6 +58,26 @@ fn pairs(p: &PackedBuf) -> Pairs<'_> {
     Pairs(p.iter())
 }
 
+/// Where `field`'s entries are: (field start, value start, value end) in
+/// bytes, or the number of fields when it is absent.
+fn packed_find(p: &PackedBuf, field: &[u8]) -> Result<(usize, usize, usize), usize> {
+    let mut it = p.iter();
+    let mut n = 0;
+    loop {
+        let fstart = it.pos();
+        let Some(f) = it.next() else { break };
+        let start = it.pos();
+        if it.next().is_none() {
+            break;
+        }
+        if f == field {
+            return Ok((fstart, start, it.pos()));
+        }
+        n += 1;
+    }
+    Err(n)
+}
+
 impl HashValue {
     /// An empty hash in the compact encoding (how Redis creates one).
     pub fn new() -> Self {
@@ -159,29 +179,21 @@ impl HashValue {
         }
         match self {
             HashValue::Table(t) => t.insert(field, value).is_some(),
-            HashValue::Packed(p) => {
-                let mut n = 0;
-                let mut found = None;
-                for (i, (f, _)) in pairs(p).enumerate() {
-                    if found.is_none() && f == field.as_ref() {
-                        found = Some(i);
-                    }
-                    n += 1;
+            HashValue::Packed(p) => match packed_find(p, &field) {
+                Ok((_, start, end)) => {
+                    let mut enc = Vec::with_capacity(value.len() + 2);
+                    PackedBuf::encode_into(&mut enc, &value);
+                    p.splice_bytes(start, end, &enc);
+                    true
                 }
-                match found {
-                    Some(i) => {
-                        p.splice(2 * i + 1, 1, &[&value]);
-                        true
+                Err(n) => {
+                    p.push(&[&field, &value]);
+                    if n + 1 > lim.hash_max_listpack_entries {
+                        self.convert();
                     }
-                    None => {
-                        p.push(&[&field, &value]);
-                        if n + 1 > lim.hash_max_listpack_entries {
-                            self.convert();
-                        }
-                        false
-                    }
+                    false
                 }
-            }
+            },
         }
     }
 
@@ -189,9 +201,12 @@ impl HashValue {
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match self {
             HashValue::Table(t) => t.swap_remove(field).is_some(),
-            HashValue::Packed(p) => match pairs(p).position(|(f, _)| f == field) {
-                Some(i) => p.remove(2 * i, 2),
-                None => false,
+            HashValue::Packed(p) => match packed_find(p, field) {
+                Ok((fstart, _, end)) => {
+                    p.splice_bytes(fstart, end, &[]);
+                    true
+                }
+                Err(_) => false,
             },
         }
     }

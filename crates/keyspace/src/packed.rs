@@ -162,6 +162,12 @@ impl PackedBuf {
         let cur = self.as_bytes();
         let end = end.min(cur.len());
         let start = start.min(end);
+        if end - start == with.len() {
+            if let Some(dst) = self.as_bytes_mut().get_mut(start..end) {
+                dst.copy_from_slice(with);
+            }
+            return;
+        }
         let (head, tail) = cur.split_at(start);
         let tail = tail.get(end - start..).unwrap_or_default();
         let new_len = head.len() + with.len() + tail.len();
@@ -194,8 +200,26 @@ impl PackedBuf {
 
     /// Iterates over the entries.
     pub fn iter(&self) -> Entries<'_> {
+        let data = self.as_bytes();
         Entries {
-            rest: self.as_bytes(),
+            rest: data,
+            total: data.len(),
+        }
+    }
+
+    /// A buffer owning `data` (inline when it fits).
+    pub fn from_vec(data: Vec<u8>) -> Self {
+        if data.len() <= INLINE_CAP {
+            Self::from_bytes(&data)
+        } else {
+            PackedBuf::Heap(data.into_boxed_slice())
+        }
+    }
+
+    fn as_bytes_mut(&mut self) -> &mut [u8] {
+        match self {
+            PackedBuf::Inline { len, buf } => buf.get_mut(..usize::from(*len)).unwrap_or_default(),
+            PackedBuf::Heap(b) => b,
         }
     }
 
@@ -212,16 +236,15 @@ impl PackedBuf {
     /// The byte range covered by entries `i..i + n` (`i` may be the entry
     /// count, for an empty range at the end).
     pub fn span(&self, i: usize, n: usize) -> Option<(usize, usize)> {
-        let data = self.as_bytes();
         let mut it = self.iter();
         for _ in 0..i {
             it.next()?;
         }
-        let start = data.len() - it.rest.len();
+        let start = it.pos();
         for _ in 0..n {
             it.next()?;
         }
-        Some((start, data.len() - it.rest.len()))
+        Some((start, it.pos()))
     }
 
     /// Inserts `entries` before entry `i` (`i` = count appends); returns
@@ -265,6 +288,14 @@ impl PackedBuf {
 #[derive(Debug, Clone)]
 pub struct Entries<'a> {
     rest: &'a [u8],
+    total: usize,
+}
+
+impl Entries<'_> {
+    /// Byte offset of the next entry (the buffer's length at the end).
+    pub fn pos(&self) -> usize {
+        self.total - self.rest.len()
+    }
 }
 
 impl<'a> Iterator for Entries<'a> {

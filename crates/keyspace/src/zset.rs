@@ -625,21 +625,73 @@ fn zpairs(p: &PackedBuf) -> PackedPairs<'_> {
     PackedPairs(p.iter())
 }
 
-/// Inserts (member, score) into a packed set at its sorted position.
-fn packed_insert(p: &mut PackedBuf, member: &[u8], score: f64) {
-    let rank = zpairs(p)
-        .take_while(|(m, s)| cmp_entry(*s, m, score, member) == Ordering::Less)
-        .count();
-    let (b, n) = encode_score(score);
-    p.insert(2 * rank, &[member, b.get(..n).unwrap_or_default()]);
+/// A packed (member, score) pair with its byte span.
+struct Located {
+    rank: usize,
+    score: f64,
+    start: usize,
+    end: usize,
 }
 
-/// Rank and score of a member of a packed set.
-fn packed_find(p: &PackedBuf, member: &[u8]) -> Option<(usize, f64)> {
-    zpairs(p)
-        .enumerate()
-        .find(|(_, (m, _))| *m == member)
-        .map(|(i, (_, s))| (i, s))
+/// Finds a member of a packed set.
+fn packed_find(p: &PackedBuf, member: &[u8]) -> Option<Located> {
+    let mut it = p.iter();
+    let mut rank = 0;
+    loop {
+        let start = it.pos();
+        let m = it.next()?;
+        let s = it.next()?;
+        if m == member {
+            return Some(Located {
+                rank,
+                score: decode_score(s),
+                start,
+                end: it.pos(),
+            });
+        }
+        rank += 1;
+    }
+}
+
+/// The byte offset where (member, score) belongs in a packed set, ignoring
+/// the bytes `skip` (an entry being moved), and the number of pairs.
+fn packed_insert_pos(
+    p: &PackedBuf,
+    member: &[u8],
+    score: f64,
+    skip: Option<(usize, usize)>,
+) -> (usize, usize) {
+    let mut it = p.iter();
+    let mut pos = None;
+    let mut n = 0;
+    loop {
+        let start = it.pos();
+        let (Some(m), Some(s)) = (it.next(), it.next()) else {
+            return (pos.unwrap_or(start), n);
+        };
+        n += 1;
+        if pos.is_none()
+            && skip.is_none_or(|(a, _)| a != start)
+            && cmp_entry(decode_score(s), m, score, member) != Ordering::Less
+        {
+            pos = Some(start);
+        }
+    }
+}
+
+/// The encoded (member, score) pair.
+fn packed_pair(member: &[u8], score: f64) -> Vec<u8> {
+    let (b, n) = encode_score(score);
+    let mut out = Vec::with_capacity(member.len() + 11);
+    PackedBuf::encode_into(&mut out, member);
+    PackedBuf::encode_into(&mut out, b.get(..n).unwrap_or_default());
+    out
+}
+
+/// Inserts (member, score) into a packed set at its sorted position.
+fn packed_insert(p: &mut PackedBuf, member: &[u8], score: f64) {
+    let (at, _) = packed_insert_pos(p, member, score, None);
+    p.splice_bytes(at, at, &packed_pair(member, score));
 }
 
 /// Iterator over a sorted set's (score, member) entries, by rank.
@@ -734,7 +786,7 @@ impl ZSetValue {
     /// A member's score.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match self {
-            ZSetValue::Packed(p) => packed_find(p, member).map(|(_, s)| s),
+            ZSetValue::Packed(p) => packed_find(p, member).map(|l| l.score),
             ZSetValue::Big(z) => z.dict.get(member).copied(),
         }
     }
@@ -774,11 +826,15 @@ impl ZSetValue {
     /// first if the set would outgrow the compact one.
     pub fn insert_new(&mut self, member: Bytes, score: f64, lim: &EncodingLimits) {
         if let ZSetValue::Packed(p) = self {
-            if p.count() / 2 + 1 > lim.zset_max_listpack_entries
-                || member.len() > lim.zset_max_listpack_value
-            {
-                self.convert_to_skiplist();
+            let score = listpack_score(score);
+            if member.len() <= lim.zset_max_listpack_value {
+                let (at, n) = packed_insert_pos(p, &member, score, None);
+                if n < lim.zset_max_listpack_entries {
+                    p.splice_bytes(at, at, &packed_pair(&member, score));
+                    return;
+                }
             }
+            self.convert_to_skiplist();
         }
         match self {
             ZSetValue::Packed(p) => packed_insert(p, &member, listpack_score(score)),
@@ -790,9 +846,30 @@ impl ZSetValue {
     pub fn update_score(&mut self, member: &[u8], score: f64) {
         match self {
             ZSetValue::Packed(p) => {
-                if let Some((rank, _)) = packed_find(p, member) {
-                    p.remove(2 * rank, 2);
-                    packed_insert(p, member, listpack_score(score));
+                let Some(old) = packed_find(p, member) else {
+                    return;
+                };
+                let score = listpack_score(score);
+                let (at, _) = packed_insert_pos(p, member, score, Some((old.start, old.end)));
+                let pair = packed_pair(member, score);
+                if at == old.start || at == old.end {
+                    // Same position: replace the pair where it is.
+                    p.splice_bytes(old.start, old.end, &pair);
+                } else {
+                    let data = p.as_bytes();
+                    let mut out =
+                        Vec::with_capacity(data.len() + pair.len() - (old.end - old.start));
+                    let (lo, hi) = (at.min(old.start), at.max(old.end));
+                    out.extend_from_slice(data.get(..lo).unwrap_or_default());
+                    if at < old.start {
+                        out.extend_from_slice(&pair);
+                        out.extend_from_slice(data.get(at..old.start).unwrap_or_default());
+                    } else {
+                        out.extend_from_slice(data.get(old.end..at).unwrap_or_default());
+                        out.extend_from_slice(&pair);
+                    }
+                    out.extend_from_slice(data.get(hi..).unwrap_or_default());
+                    *p = PackedBuf::from_vec(out);
                 }
             }
             ZSetValue::Big(z) => {
@@ -811,7 +888,10 @@ impl ZSetValue {
     pub fn remove(&mut self, member: &[u8]) -> bool {
         match self {
             ZSetValue::Packed(p) => match packed_find(p, member) {
-                Some((rank, _)) => p.remove(2 * rank, 2),
+                Some(l) => {
+                    p.splice_bytes(l.start, l.end, &[]);
+                    true
+                }
                 None => false,
             },
             ZSetValue::Big(z) => match z.dict.swap_remove(member) {
@@ -827,7 +907,7 @@ impl ZSetValue {
     /// The 0-based rank of a member.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         match self {
-            ZSetValue::Packed(p) => packed_find(p, member).map(|(r, _)| r),
+            ZSetValue::Packed(p) => packed_find(p, member).map(|l| l.rank),
             ZSetValue::Big(z) => {
                 let s = z.dict.get(member).copied()?;
                 z.tree.rank(s, member)
