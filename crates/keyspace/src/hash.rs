@@ -4,27 +4,78 @@
 //! bytes or the hash past `hash-max-listpack-entries` fields. The order is
 //! visible (HGETALL, HKEYS, HSCAN, HRANDFIELD), so [`HashValue`] keeps it
 //! the same way: insertion order with order-preserving deletes while
-//! compact, arbitrary order afterwards.
+//! compact (field and value entries in one [`PackedBuf`]), arbitrary order
+//! afterwards (a boxed `IndexMap`).
 
 use bytes::Bytes;
 use foldhash::fast::RandomState;
 use indexmap::IndexMap;
 
+use crate::packed::{Elem, Entries, PackedBuf};
 use crate::value::EncodingLimits;
 use crate::zset::scan_positions;
 
+/// The general encoding's table.
+pub type HashTable = IndexMap<Bytes, Bytes, RandomState>;
+
 /// A hash value.
-#[derive(Debug, Clone, Default)]
-pub struct HashValue {
-    map: IndexMap<Bytes, Bytes, RandomState>,
-    hashtable: bool,
+#[derive(Debug, Clone)]
+pub enum HashValue {
+    /// The compact encoding (`listpack`): field and value entries
+    /// alternating, in insertion order.
+    Packed(PackedBuf),
+    /// The general encoding (`hashtable`).
+    Table(Box<HashTable>),
+}
+
+impl Default for HashValue {
+    fn default() -> Self {
+        HashValue::Packed(PackedBuf::new())
+    }
 }
 
 impl PartialEq for HashValue {
     fn eq(&self, other: &Self) -> bool {
-        self.map.len() == other.map.len()
-            && self.map.iter().all(|(k, v)| other.map.get(k) == Some(v))
+        self.len() == other.len() && self.iter().all(|(k, v)| other.get(&k) == Some(v))
     }
+}
+
+/// (field, value) pairs of a packed hash.
+#[derive(Debug, Clone)]
+pub struct Pairs<'a>(Entries<'a>);
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let f = self.0.next()?;
+        let v = self.0.next()?;
+        Some((f, v))
+    }
+}
+
+fn pairs(p: &PackedBuf) -> Pairs<'_> {
+    Pairs(p.iter())
+}
+
+/// Where `field`'s entries are: (field start, value start, value end) in
+/// bytes, or the number of fields when it is absent.
+fn packed_find(p: &PackedBuf, field: &[u8]) -> Result<(usize, usize, usize), usize> {
+    let mut it = p.iter();
+    let mut n = 0;
+    loop {
+        let fstart = it.pos();
+        let Some(f) = it.next() else { break };
+        let start = it.pos();
+        if it.next().is_none() {
+            break;
+        }
+        if f == field {
+            return Ok((fstart, start, it.pos()));
+        }
+        n += 1;
+    }
+    Err(n)
 }
 
 impl HashValue {
@@ -48,36 +99,61 @@ impl HashValue {
 
     /// Whether Redis would keep this hash in the compact encoding.
     pub fn is_listpack(&self) -> bool {
-        !self.hashtable
+        matches!(self, HashValue::Packed(_))
     }
 
     /// The name `OBJECT ENCODING` reports.
     pub fn encoding(&self) -> &'static str {
-        if self.hashtable {
-            "hashtable"
-        } else {
-            "listpack"
+        match self {
+            HashValue::Packed(_) => "listpack",
+            HashValue::Table(_) => "hashtable",
         }
     }
 
     /// Number of fields.
     pub fn len(&self) -> usize {
-        self.map.len()
+        match self {
+            HashValue::Packed(p) => p.count() / 2,
+            HashValue::Table(t) => t.len(),
+        }
     }
 
     /// Whether there are no fields.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        match self {
+            HashValue::Packed(p) => p.is_empty(),
+            HashValue::Table(t) => t.is_empty(),
+        }
     }
 
     /// A field's value.
-    pub fn get(&self, field: &[u8]) -> Option<&Bytes> {
-        self.map.get(field)
+    pub fn get(&self, field: &[u8]) -> Option<Elem<'_>> {
+        match self {
+            HashValue::Packed(p) => pairs(p)
+                .find(|(f, _)| *f == field)
+                .map(|(_, v)| Elem::Slice(v)),
+            HashValue::Table(t) => t.get(field).map(Elem::Shared),
+        }
     }
 
     /// Whether a field exists.
     pub fn contains(&self, field: &[u8]) -> bool {
-        self.map.contains_key(field)
+        match self {
+            HashValue::Packed(p) => pairs(p).any(|(f, _)| f == field),
+            HashValue::Table(t) => t.contains_key(field),
+        }
+    }
+
+    /// Switches to the hash-table encoding (never reverted), keeping the
+    /// current order.
+    fn convert(&mut self) {
+        if let HashValue::Packed(p) = self {
+            let mut t = HashTable::with_capacity_and_hasher(p.count() / 2, RandomState::default());
+            for (f, v) in pairs(p) {
+                t.insert(Bytes::copy_from_slice(f), Bytes::copy_from_slice(v));
+            }
+            *self = HashValue::Table(Box::new(t));
+        }
     }
 
     /// Converts to a hash table if any of the given argument lengths is too
@@ -88,51 +164,84 @@ impl HashValue {
         lens: impl IntoIterator<Item = usize>,
         lim: &EncodingLimits,
     ) {
-        if !self.hashtable && lens.into_iter().any(|l| l > lim.hash_max_listpack_value) {
-            self.hashtable = true;
+        if self.is_listpack() && lens.into_iter().any(|l| l > lim.hash_max_listpack_value) {
+            self.convert();
         }
     }
 
     /// Sets a field; returns whether it already existed (an update).
     pub fn set(&mut self, field: Bytes, value: Bytes, lim: &EncodingLimits) -> bool {
-        if !self.hashtable
+        if self.is_listpack()
             && (field.len() > lim.hash_max_listpack_value
                 || value.len() > lim.hash_max_listpack_value)
         {
-            self.hashtable = true;
+            self.convert();
         }
-        let updated = self.map.insert(field, value).is_some();
-        if !self.hashtable && self.map.len() > lim.hash_max_listpack_entries {
-            self.hashtable = true;
+        match self {
+            HashValue::Table(t) => t.insert(field, value).is_some(),
+            HashValue::Packed(p) => match packed_find(p, &field) {
+                Ok((_, start, end)) => {
+                    let mut enc = Vec::with_capacity(value.len() + 2);
+                    PackedBuf::encode_into(&mut enc, &value);
+                    p.splice_bytes(start, end, &enc);
+                    true
+                }
+                Err(n) => {
+                    p.push(&[&field, &value]);
+                    if n + 1 > lim.hash_max_listpack_entries {
+                        self.convert();
+                    }
+                    false
+                }
+            },
         }
-        updated
     }
 
     /// Removes a field; returns whether it existed.
     pub fn remove(&mut self, field: &[u8]) -> bool {
-        if self.hashtable {
-            self.map.swap_remove(field).is_some()
-        } else {
-            self.map.shift_remove(field).is_some()
+        match self {
+            HashValue::Table(t) => t.swap_remove(field).is_some(),
+            HashValue::Packed(p) => match packed_find(p, field) {
+                Ok((fstart, _, end)) => {
+                    p.splice_bytes(fstart, end, &[]);
+                    true
+                }
+                Err(_) => false,
+            },
         }
     }
 
     /// Iterates over (field, value) in the order Redis would (insertion
     /// order while compact).
-    pub fn iter(&self) -> impl Iterator<Item = (&Bytes, &Bytes)> {
-        self.map.iter()
+    pub fn iter(&self) -> HashIter<'_> {
+        match self {
+            HashValue::Packed(p) => HashIter::Packed(pairs(p)),
+            HashValue::Table(t) => HashIter::Table(t.iter()),
+        }
     }
 
     /// The pair at position `i` of [`HashValue::iter`]'s order.
-    pub fn get_index(&self, i: usize) -> Option<(&Bytes, &Bytes)> {
-        self.map.get_index(i)
+    pub fn get_index(&self, i: usize) -> Option<(Elem<'_>, Elem<'_>)> {
+        match self {
+            HashValue::Packed(p) => pairs(p)
+                .nth(i)
+                .map(|(f, v)| (Elem::Slice(f), Elem::Slice(v))),
+            HashValue::Table(t) => t
+                .get_index(i)
+                .map(|(f, v)| (Elem::Shared(f), Elem::Shared(v))),
+        }
     }
 
     /// One `HSCAN` step over the hash-table encoding (see
     /// [`scan_positions`]); returns the next cursor.
-    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Bytes, &Bytes)) -> u64 {
-        scan_positions(self.map.len(), cursor, count, |i| {
-            if let Some((k, v)) = self.map.get_index(i) {
+    pub fn scan(
+        &self,
+        cursor: u64,
+        count: usize,
+        mut visit: impl FnMut(Elem<'_>, Elem<'_>),
+    ) -> u64 {
+        scan_positions(self.len(), cursor, count, |i| {
+            if let Some((k, v)) = self.get_index(i) {
                 visit(k, v);
             }
         })
@@ -140,13 +249,124 @@ impl HashValue {
 
     /// Approximate heap bytes.
     pub fn heap_size(&self) -> usize {
-        self.map.iter().map(|(k, v)| k.len() + v.len() + 32).sum()
+        match self {
+            HashValue::Packed(p) => p.heap_size(),
+            HashValue::Table(t) => t.iter().map(|(k, v)| k.len() + v.len() + 32).sum(),
+        }
+    }
+}
+
+/// Iterator over a hash's (field, value) pairs.
+#[derive(Debug, Clone)]
+pub enum HashIter<'a> {
+    /// Over the compact encoding.
+    Packed(Pairs<'a>),
+    /// Over the hash table.
+    Table(indexmap::map::Iter<'a, Bytes, Bytes>),
+}
+
+impl<'a> Iterator for HashIter<'a> {
+    type Item = (Elem<'a>, Elem<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            HashIter::Packed(p) => p.next().map(|(f, v)| (Elem::Slice(f), Elem::Slice(v))),
+            HashIter::Table(t) => t.next().map(|(f, v)| (Elem::Shared(f), Elem::Shared(v))),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Set(u8, u8),
+        SetLong(u8),
+        Remove(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => (any::<u8>(), any::<u8>()).prop_map(|(f, v)| Op::Set(f % 12, v)),
+            1 => any::<u8>().prop_map(|f| Op::SetLong(f % 12)),
+            3 => any::<u8>().prop_map(|f| Op::Remove(f % 12)),
+        ]
+    }
+
+    proptest! {
+        /// The two encodings agree with an IndexMap model (the previous
+        /// representation): contents, insertion order while compact, and
+        /// the one-way conversion rules.
+        #[test]
+        fn matches_indexmap_model(
+            ops in proptest::collection::vec(op(), 0..80),
+            entries in 0usize..8,
+            value in 1usize..12,
+        ) {
+            let lim = EncodingLimits {
+                hash_max_listpack_entries: entries,
+                hash_max_listpack_value: value,
+                ..EncodingLimits::default()
+            };
+            let mut h = HashValue::new();
+            let mut model: IndexMap<Vec<u8>, Vec<u8>> = IndexMap::new();
+            let mut table = false;
+            for op in ops {
+                match op {
+                    Op::Set(..) | Op::SetLong(_) => {
+                        let (field, val) = match op {
+                            Op::Set(f, v) => (format!("f{f}").into_bytes(), format!("{v}").into_bytes()),
+                            Op::SetLong(f) | Op::Remove(f) => (format!("f{f}").into_bytes(), vec![b'x'; 200]),
+                        };
+                        if field.len() > value || val.len() > value {
+                            table = true;
+                        }
+                        let old = model.insert(field.clone(), val.clone()).is_some();
+                        if model.len() > entries {
+                            table = true;
+                        }
+                        prop_assert_eq!(h.set(Bytes::from(field), Bytes::from(val), &lim), old);
+                    }
+                    Op::Remove(f) => {
+                        let field = format!("f{f}").into_bytes();
+                        let had = if table {
+                            model.swap_remove(&field).is_some()
+                        } else {
+                            model.shift_remove(&field).is_some()
+                        };
+                        prop_assert_eq!(h.remove(&field), had);
+                    }
+                }
+                prop_assert_eq!(h.encoding(), if table { "hashtable" } else { "listpack" });
+                prop_assert_eq!(h.len(), model.len());
+                prop_assert_eq!(h.is_empty(), model.is_empty());
+                let got: Vec<(Vec<u8>, Vec<u8>)> =
+                    h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+                if table {
+                    let mut got = got.clone();
+                    got.sort();
+                    let mut want: Vec<_> = model.clone().into_iter().collect();
+                    want.sort();
+                    prop_assert_eq!(got, want);
+                } else {
+                    let want: Vec<_> = model.clone().into_iter().collect();
+                    prop_assert_eq!(&got, &want);
+                }
+                for (i, pair) in got.iter().enumerate() {
+                    let at = h.get_index(i).map(|(f, v)| (f.to_vec(), v.to_vec()));
+                    prop_assert_eq!(at.as_ref(), Some(pair));
+                }
+                for f in 0..12u8 {
+                    let field = format!("f{f}").into_bytes();
+                    prop_assert_eq!(h.get(&field).map(|v| v.to_vec()), model.get(&field).cloned());
+                    prop_assert_eq!(h.contains(&field), model.contains_key(&field));
+                }
+            }
+        }
+    }
 
     #[test]
     fn compact_encoding_keeps_order_until_converted() {
@@ -160,8 +380,8 @@ mod tests {
         }
         h.remove(b"a");
         h.set(Bytes::from("a"), Bytes::from("v"), &lim);
-        let order: Vec<&[u8]> = h.iter().map(|(k, _)| k.as_ref()).collect();
-        assert_eq!(order, vec![&b"b"[..], b"c", b"a"]);
+        let order: Vec<Vec<u8>> = h.iter().map(|(k, _)| k.to_vec()).collect();
+        assert_eq!(order, vec![b"b".to_vec(), b"c".to_vec(), b"a".to_vec()]);
         assert_eq!(h.encoding(), "listpack");
         h.set(Bytes::from("d"), Bytes::from("v"), &lim);
         assert_eq!(h.encoding(), "hashtable");

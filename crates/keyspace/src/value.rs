@@ -1,10 +1,9 @@
 //! The values a key can hold, one variant per Redis type.
 
-use std::collections::VecDeque;
-
 use bytes::Bytes;
 
 use crate::hash::HashValue;
+use crate::list::ListValue;
 use crate::numeric::parse_i64;
 use crate::set::SetValue;
 use crate::zset::ZSetValue;
@@ -195,13 +194,13 @@ pub enum Value {
     /// `string`
     Str(StrValue),
     /// `list` (Redis 7.0 always reports the `quicklist` encoding).
-    List(VecDeque<Bytes>),
+    List(ListValue),
     /// `hash`
-    Hash(Box<HashValue>),
+    Hash(HashValue),
     /// `set`
-    Set(Box<SetValue>),
+    Set(SetValue),
     /// `zset`
-    ZSet(Box<ZSetValue>),
+    ZSet(ZSetValue),
 }
 
 /// The type names `TYPE` and `SCAN ... TYPE` use.
@@ -273,7 +272,7 @@ impl Value {
     pub fn heap_size(&self) -> usize {
         match self {
             Value::Str(s) => s.heap_size(),
-            Value::List(l) => l.iter().map(|e| e.len() + 16).sum(),
+            Value::List(l) => l.heap_size(),
             Value::Hash(h) => h.heap_size(),
             Value::Set(s) => s.heap_size(),
             Value::ZSet(z) => z.heap_size(),
@@ -297,6 +296,15 @@ mod tests {
             StrValue::from_client(b"99999999999999999999").encoding(),
             "embstr"
         );
+    }
+
+    #[test]
+    fn collection_payloads_fit_in_24_bytes() {
+        use std::mem::size_of;
+        assert!(size_of::<HashValue>() <= 24);
+        assert!(size_of::<SetValue>() <= 24);
+        assert!(size_of::<ZSetValue>() <= 24);
+        assert!(size_of::<ListValue>() <= 24);
     }
 
     #[test]

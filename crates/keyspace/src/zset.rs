@@ -11,7 +11,10 @@
 //! reports it in `OBJECT ENCODING`; the encoding is visible in a few replies
 //! (`ZSCAN` returns everything at once, scores of `-0` lose their sign, lex
 //! range searches scan linearly), so [`ZSetValue`] remembers which encoding
-//! Redis would use and follows the same conversion rules.
+//! Redis would use and follows the same conversion rules. Only the general
+//! encoding uses the map and tree; a compact set is a [`PackedBuf`] of
+//! (member, score) entries in rank order, searched linearly as Redis
+//! searches its listpack.
 
 use std::cmp::Ordering;
 use std::hash::BuildHasher;
@@ -20,6 +23,7 @@ use bytes::Bytes;
 use foldhash::fast::RandomState;
 use indexmap::IndexMap;
 
+use crate::packed::{Elem, Entries, PackedBuf};
 use crate::value::EncodingLimits;
 
 const NIL: u32 = u32::MAX;
@@ -313,8 +317,8 @@ impl ZTree {
 
     /// Iterates from the entry of rank `rank` towards higher ranks, or
     /// towards lower ranks when `rev` is set.
-    pub fn iter_from(&self, rank: usize, rev: bool) -> ZIter<'_> {
-        let mut it = ZIter {
+    pub fn iter_from(&self, rank: usize, rev: bool) -> TreeIter<'_> {
+        let mut it = TreeIter {
             tree: self,
             stack: Vec::new(),
             rev,
@@ -352,20 +356,20 @@ impl ZTree {
     }
 
     /// Iterates over all entries in order.
-    pub fn iter(&self) -> ZIter<'_> {
+    pub fn iter(&self) -> TreeIter<'_> {
         self.iter_from(0, false)
     }
 }
 
 /// An in-order iterator over a [`ZTree`], forwards or backwards.
 #[derive(Debug)]
-pub struct ZIter<'a> {
+pub struct TreeIter<'a> {
     tree: &'a ZTree,
     stack: Vec<u32>,
     rev: bool,
 }
 
-impl<'a> Iterator for ZIter<'a> {
+impl<'a> Iterator for TreeIter<'a> {
     type Item = (f64, &'a Bytes);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -515,23 +519,38 @@ impl LexRange {
     }
 }
 
-/// A sorted set value.
-#[derive(Debug, Clone)]
-pub struct ZSetValue {
+/// The general encoding: a member-to-score map (hash order, for random
+/// picks and `ZSCAN`) plus the order-statistic tree.
+#[derive(Debug, Clone, Default)]
+pub struct BigZSet {
     dict: IndexMap<Bytes, f64, RandomState>,
     tree: ZTree,
-    listpack: bool,
+}
+
+impl BigZSet {
+    fn insert(&mut self, member: Bytes, score: f64) {
+        self.tree.insert(score, member.clone());
+        self.dict.insert(member, score);
+    }
+}
+
+/// A sorted set value.
+#[derive(Debug, Clone)]
+pub enum ZSetValue {
+    /// The compact encoding (`listpack`): member and score entries
+    /// alternating, in (score, member) order. Scores are stored as
+    /// [`encode_score`] writes them.
+    Packed(PackedBuf),
+    /// The general encoding (`skiplist`).
+    Big(Box<BigZSet>),
 }
 
 impl PartialEq for ZSetValue {
     fn eq(&self, other: &Self) -> bool {
-        self.dict.len() == other.dict.len()
-            && self.dict.iter().all(|(m, s)| {
-                other
-                    .dict
-                    .get(m)
-                    .is_some_and(|o| o.to_bits() == s.to_bits())
-            })
+        self.len() == other.len()
+            && self
+                .iter_unordered()
+                .all(|(m, s)| other.score(&m).is_some_and(|o| o.to_bits() == s.to_bits()))
     }
 }
 
@@ -545,13 +564,166 @@ fn listpack_score(s: f64) -> f64 {
     }
 }
 
+/// Integral scores of magnitude below this are stored as integers.
+const SCORE_INT_LIMIT: f64 = (1u64 << 55) as f64;
+
+/// A packed score: integral scores (other than `-0`) below 2^55 in
+/// magnitude as the fewest little-endian two's-complement bytes (0 to 7;
+/// none for 0), anything else as the 8 bytes of the `f64`. Returns the
+/// buffer and the number of bytes used. Decoding is exact.
+pub fn encode_score(s: f64) -> ([u8; 8], usize) {
+    if s.fract() == 0.0 && s.abs() < SCORE_INT_LIMIT && !(s == 0.0 && s.is_sign_negative()) {
+        let i = s as i64;
+        let mut n = 0;
+        while n < 7 {
+            let bits = 8 * n as u32;
+            let fits = if n == 0 {
+                i == 0
+            } else {
+                let lim = 1i64 << (bits - 1);
+                (-lim..lim).contains(&i)
+            };
+            if fits {
+                break;
+            }
+            n += 1;
+        }
+        (i.to_le_bytes(), n)
+    } else {
+        (s.to_le_bytes(), 8)
+    }
+}
+
+/// Reads a score written by [`encode_score`].
+pub fn decode_score(b: &[u8]) -> f64 {
+    if let Ok(a) = <[u8; 8]>::try_from(b) {
+        return f64::from_le_bytes(a);
+    }
+    let neg = b.last().is_some_and(|&x| x & 0x80 != 0);
+    let mut a = [if neg { 0xff } else { 0 }; 8];
+    for (d, s) in a.iter_mut().zip(b) {
+        *d = *s;
+    }
+    i64::from_le_bytes(a) as f64
+}
+
+/// (member, score) entries of a packed sorted set, in order.
+#[derive(Debug, Clone)]
+pub struct PackedPairs<'a>(Entries<'a>);
+
+impl<'a> Iterator for PackedPairs<'a> {
+    type Item = (&'a [u8], f64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let m = self.0.next()?;
+        let s = self.0.next()?;
+        Some((m, decode_score(s)))
+    }
+}
+
+fn zpairs(p: &PackedBuf) -> PackedPairs<'_> {
+    PackedPairs(p.iter())
+}
+
+/// A packed (member, score) pair with its byte span.
+struct Located {
+    rank: usize,
+    score: f64,
+    start: usize,
+    end: usize,
+}
+
+/// Finds a member of a packed set.
+fn packed_find(p: &PackedBuf, member: &[u8]) -> Option<Located> {
+    let mut it = p.iter();
+    let mut rank = 0;
+    loop {
+        let start = it.pos();
+        let m = it.next()?;
+        let s = it.next()?;
+        if m == member {
+            return Some(Located {
+                rank,
+                score: decode_score(s),
+                start,
+                end: it.pos(),
+            });
+        }
+        rank += 1;
+    }
+}
+
+/// The byte offset where (member, score) belongs in a packed set, ignoring
+/// the bytes `skip` (an entry being moved), and the number of pairs.
+fn packed_insert_pos(
+    p: &PackedBuf,
+    member: &[u8],
+    score: f64,
+    skip: Option<(usize, usize)>,
+) -> (usize, usize) {
+    let mut it = p.iter();
+    let mut pos = None;
+    let mut n = 0;
+    loop {
+        let start = it.pos();
+        let (Some(m), Some(s)) = (it.next(), it.next()) else {
+            return (pos.unwrap_or(start), n);
+        };
+        n += 1;
+        if pos.is_none()
+            && skip.is_none_or(|(a, _)| a != start)
+            && cmp_entry(decode_score(s), m, score, member) != Ordering::Less
+        {
+            pos = Some(start);
+        }
+    }
+}
+
+/// The encoded (member, score) pair.
+fn packed_pair(member: &[u8], score: f64) -> Vec<u8> {
+    let (b, n) = encode_score(score);
+    let mut out = Vec::with_capacity(member.len() + 11);
+    PackedBuf::encode_into(&mut out, member);
+    PackedBuf::encode_into(&mut out, b.get(..n).unwrap_or_default());
+    out
+}
+
+/// Inserts (member, score) into a packed set at its sorted position.
+fn packed_insert(p: &mut PackedBuf, member: &[u8], score: f64) {
+    let (at, _) = packed_insert_pos(p, member, score, None);
+    p.splice_bytes(at, at, &packed_pair(member, score));
+}
+
+/// Iterator over a sorted set's (score, member) entries, by rank.
+#[derive(Debug)]
+pub enum ZIter<'a> {
+    /// Forwards over the compact encoding.
+    Packed(PackedPairs<'a>),
+    /// Backwards over the compact encoding (entries collected first).
+    PackedRev(Vec<(f64, &'a [u8])>),
+    /// Over the tree.
+    Tree(TreeIter<'a>),
+}
+
+impl<'a> Iterator for ZIter<'a> {
+    type Item = (f64, Elem<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            ZIter::Packed(p) => p.next().map(|(m, s)| (s, Elem::Slice(m))),
+            ZIter::PackedRev(v) => v.pop().map(|(s, m)| (s, Elem::Slice(m))),
+            ZIter::Tree(t) => t.next().map(|(s, m)| (s, Elem::Shared(m))),
+        }
+    }
+}
+
 impl ZSetValue {
     /// An empty sorted set in the compact encoding (`listpack`) or not.
     pub fn new(listpack: bool) -> Self {
-        ZSetValue {
-            dict: IndexMap::default(),
-            tree: ZTree::new(),
-            listpack,
+        if listpack {
+            ZSetValue::Packed(PackedBuf::new())
+        } else {
+            ZSetValue::Big(Box::default())
         }
     }
 
@@ -565,163 +737,254 @@ impl ZSetValue {
     /// win), choosing the encoding from its final size as Redis does when
     /// it stores a computed result.
     pub fn from_pairs(pairs: impl IntoIterator<Item = (Bytes, f64)>, lim: &EncodingLimits) -> Self {
-        let mut z = ZSetValue::new(false);
+        let mut z = BigZSet::default();
         for (m, s) in pairs {
             match z.dict.get(&m).copied() {
                 Some(old) => {
                     if old.to_bits() != s.to_bits() {
                         z.tree.remove(old, &m);
-                        z.tree.insert(s, m.clone());
-                        z.dict.insert(m, s);
+                        z.insert(m, s);
                     }
                 }
-                None => {
-                    z.tree.insert(s, m.clone());
-                    z.dict.insert(m, s);
-                }
+                None => z.insert(m, s),
             }
         }
+        let mut z = ZSetValue::Big(Box::new(z));
         z.convert_to_listpack_if_fits(lim);
         z
     }
 
     /// Whether Redis would keep this set in the compact encoding.
     pub fn is_listpack(&self) -> bool {
-        self.listpack
+        matches!(self, ZSetValue::Packed(_))
     }
 
     /// The name `OBJECT ENCODING` reports.
     pub fn encoding(&self) -> &'static str {
-        if self.listpack {
-            "listpack"
-        } else {
-            "skiplist"
+        match self {
+            ZSetValue::Packed(_) => "listpack",
+            ZSetValue::Big(_) => "skiplist",
         }
     }
 
     /// Number of members.
     pub fn len(&self) -> usize {
-        self.dict.len()
+        match self {
+            ZSetValue::Packed(p) => p.count() / 2,
+            ZSetValue::Big(z) => z.dict.len(),
+        }
     }
 
     /// Whether there are no members.
     pub fn is_empty(&self) -> bool {
-        self.dict.is_empty()
+        match self {
+            ZSetValue::Packed(p) => p.is_empty(),
+            ZSetValue::Big(z) => z.dict.is_empty(),
+        }
     }
 
     /// A member's score.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.dict.get(member).copied()
+        match self {
+            ZSetValue::Packed(p) => packed_find(p, member).map(|l| l.score),
+            ZSetValue::Big(z) => z.dict.get(member).copied(),
+        }
     }
 
     /// Switches to the hash table + skip list encoding (never reverted).
     pub fn convert_to_skiplist(&mut self) {
-        self.listpack = false;
+        if let ZSetValue::Packed(p) = self {
+            let mut z = BigZSet::default();
+            z.dict.reserve(p.count() / 2);
+            for (m, s) in zpairs(p) {
+                z.insert(Bytes::copy_from_slice(m), s);
+            }
+            *self = ZSetValue::Big(Box::new(z));
+        }
     }
 
     /// Switches to the compact encoding if the set is small enough (what
-    /// Redis does for the results of ZUNIONSTORE and friends).
+    /// Redis does for the results of ZUNIONSTORE and friends). Scores of
+    /// `-0` become `0`, as the compact encoding stores them.
     pub fn convert_to_listpack_if_fits(&mut self, lim: &EncodingLimits) {
-        if self.listpack {
+        let ZSetValue::Big(z) = self else {
             return;
-        }
-        let maxlen = self.dict.keys().map(|m| m.len()).max().unwrap_or(0);
-        if self.len() <= lim.zset_max_listpack_entries && maxlen <= lim.zset_max_listpack_value {
-            self.listpack = true;
-            let negzero: Vec<Bytes> = self
-                .dict
-                .iter()
-                .filter(|(_, s)| **s == 0.0 && s.is_sign_negative())
-                .map(|(m, _)| m.clone())
-                .collect();
-            for m in negzero {
-                if let Some(s) = self.dict.get_mut(&m) {
-                    *s = 0.0;
-                }
-                self.tree.remove(-0.0, &m);
-                self.tree.insert(0.0, m);
+        };
+        let maxlen = z.dict.keys().map(|m| m.len()).max().unwrap_or(0);
+        if z.dict.len() <= lim.zset_max_listpack_entries && maxlen <= lim.zset_max_listpack_value {
+            let mut out = Vec::new();
+            for (s, m) in z.tree.iter() {
+                let (b, n) = encode_score(listpack_score(s));
+                PackedBuf::encode_into(&mut out, m);
+                PackedBuf::encode_into(&mut out, b.get(..n).unwrap_or_default());
             }
+            *self = ZSetValue::Packed(PackedBuf::from_bytes(&out));
         }
     }
 
     /// Adds a member that is not present yet, converting the encoding
     /// first if the set would outgrow the compact one.
     pub fn insert_new(&mut self, member: Bytes, score: f64, lim: &EncodingLimits) {
-        if self.listpack
-            && (self.len() + 1 > lim.zset_max_listpack_entries
-                || member.len() > lim.zset_max_listpack_value)
-        {
-            self.listpack = false;
+        if let ZSetValue::Packed(p) = self {
+            let score = listpack_score(score);
+            if member.len() <= lim.zset_max_listpack_value {
+                let (at, n) = packed_insert_pos(p, &member, score, None);
+                if n < lim.zset_max_listpack_entries {
+                    p.splice_bytes(at, at, &packed_pair(&member, score));
+                    return;
+                }
+            }
+            self.convert_to_skiplist();
         }
-        let score = if self.listpack {
-            listpack_score(score)
-        } else {
-            score
-        };
-        self.tree.insert(score, member.clone());
-        self.dict.insert(member, score);
+        match self {
+            ZSetValue::Packed(p) => packed_insert(p, &member, listpack_score(score)),
+            ZSetValue::Big(z) => z.insert(member, score),
+        }
     }
 
     /// Changes an existing member's score.
     pub fn update_score(&mut self, member: &[u8], score: f64) {
-        let score = if self.listpack {
-            listpack_score(score)
-        } else {
-            score
-        };
-        if let Some((_, m, s)) = self.dict.get_full_mut(member) {
-            let old = *s;
-            *s = score;
-            let m = m.clone();
-            self.tree.remove(old, &m);
-            self.tree.insert(score, m);
+        match self {
+            ZSetValue::Packed(p) => {
+                let Some(old) = packed_find(p, member) else {
+                    return;
+                };
+                let score = listpack_score(score);
+                let (at, _) = packed_insert_pos(p, member, score, Some((old.start, old.end)));
+                let pair = packed_pair(member, score);
+                if at == old.start || at == old.end {
+                    // Same position: replace the pair where it is.
+                    p.splice_bytes(old.start, old.end, &pair);
+                } else {
+                    let data = p.as_bytes();
+                    let mut out =
+                        Vec::with_capacity(data.len() + pair.len() - (old.end - old.start));
+                    let (lo, hi) = (at.min(old.start), at.max(old.end));
+                    out.extend_from_slice(data.get(..lo).unwrap_or_default());
+                    if at < old.start {
+                        out.extend_from_slice(&pair);
+                        out.extend_from_slice(data.get(at..old.start).unwrap_or_default());
+                    } else {
+                        out.extend_from_slice(data.get(old.end..at).unwrap_or_default());
+                        out.extend_from_slice(&pair);
+                    }
+                    out.extend_from_slice(data.get(hi..).unwrap_or_default());
+                    *p = PackedBuf::from_vec(out);
+                }
+            }
+            ZSetValue::Big(z) => {
+                if let Some((_, m, s)) = z.dict.get_full_mut(member) {
+                    let old = *s;
+                    *s = score;
+                    let m = m.clone();
+                    z.tree.remove(old, &m);
+                    z.tree.insert(score, m);
+                }
+            }
         }
     }
 
     /// Removes a member; returns whether it was present.
     pub fn remove(&mut self, member: &[u8]) -> bool {
-        match self.dict.swap_remove(member) {
-            Some(s) => {
-                self.tree.remove(s, member);
-                true
-            }
-            None => false,
+        match self {
+            ZSetValue::Packed(p) => match packed_find(p, member) {
+                Some(l) => {
+                    p.splice_bytes(l.start, l.end, &[]);
+                    true
+                }
+                None => false,
+            },
+            ZSetValue::Big(z) => match z.dict.swap_remove(member) {
+                Some(s) => {
+                    z.tree.remove(s, member);
+                    true
+                }
+                None => false,
+            },
         }
     }
 
     /// The 0-based rank of a member.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
-        let s = self.score(member)?;
-        self.tree.rank(s, member)
+        match self {
+            ZSetValue::Packed(p) => packed_find(p, member).map(|l| l.rank),
+            ZSetValue::Big(z) => {
+                let s = z.dict.get(member).copied()?;
+                z.tree.rank(s, member)
+            }
+        }
     }
 
     /// The entry of 0-based rank `rank`: (member, score).
-    pub fn by_rank(&self, rank: usize) -> Option<(&Bytes, f64)> {
-        self.tree.select(rank).map(|(s, m)| (m, s))
+    pub fn by_rank(&self, rank: usize) -> Option<(Elem<'_>, f64)> {
+        match self {
+            ZSetValue::Packed(p) => zpairs(p).nth(rank).map(|(m, s)| (Elem::Slice(m), s)),
+            ZSetValue::Big(z) => z.tree.select(rank).map(|(s, m)| (Elem::Shared(m), s)),
+        }
     }
 
     /// Iterates (score, member) from rank `rank`, forwards or backwards.
     pub fn iter_from(&self, rank: usize, rev: bool) -> ZIter<'_> {
-        self.tree.iter_from(rank, rev)
+        match self {
+            ZSetValue::Packed(p) if rev => ZIter::PackedRev(
+                zpairs(p)
+                    .take(rank.saturating_add(1))
+                    .map(|(m, s)| (s, m))
+                    .collect(),
+            ),
+            ZSetValue::Packed(p) => {
+                let mut it = zpairs(p);
+                if rank > 0 {
+                    it.nth(rank - 1);
+                }
+                ZIter::Packed(it)
+            }
+            ZSetValue::Big(z) => ZIter::Tree(z.tree.iter_from(rank, rev)),
+        }
     }
 
     /// Iterates (score, member) in order.
     pub fn iter(&self) -> ZIter<'_> {
-        self.tree.iter()
+        self.iter_from(0, false)
     }
 
-    /// Iterates (member, score) in hash order (what the digest needs).
-    pub fn iter_unordered(&self) -> impl Iterator<Item = (&Bytes, f64)> {
-        self.dict.iter().map(|(m, s)| (m, *s))
+    /// Iterates (member, score) in hash order, or rank order while compact
+    /// (what the digest needs).
+    pub fn iter_unordered(&self) -> impl Iterator<Item = (Elem<'_>, f64)> {
+        let (packed, dict) = match self {
+            ZSetValue::Packed(p) => (Some(zpairs(p)), None),
+            ZSetValue::Big(z) => (None, Some(z.dict.iter())),
+        };
+        packed
+            .into_iter()
+            .flatten()
+            .map(|(m, s)| (Elem::Slice(m), s))
+            .chain(
+                dict.into_iter()
+                    .flatten()
+                    .map(|(m, s)| (Elem::Shared(m), *s)),
+            )
     }
 
     /// Removes ranks `start..=end` (valid, inclusive); returns how many.
     pub fn remove_rank_range(&mut self, start: usize, end: usize) -> usize {
-        let removed = self.tree.remove_rank_range(start, end + 1 - start);
-        for m in &removed {
-            self.dict.swap_remove(m);
+        match self {
+            ZSetValue::Packed(p) => {
+                let n = end + 1 - start;
+                if p.remove(2 * start, 2 * n) {
+                    n
+                } else {
+                    0
+                }
+            }
+            ZSetValue::Big(z) => {
+                let removed = z.tree.remove_rank_range(start, end + 1 - start);
+                for m in &removed {
+                    z.dict.swap_remove(m);
+                }
+                removed.len()
+            }
         }
-        removed.len()
     }
 
     /// Rank of the first entry within the score range.
@@ -729,8 +992,16 @@ impl ZSetValue {
         if r.is_empty() || self.is_empty() {
             return None;
         }
-        let i = self.tree.count_prefix(|s, _| !r.gte_min(s));
-        let (s, _) = self.tree.select(i)?;
+        let (i, s) = match self {
+            ZSetValue::Packed(p) => zpairs(p)
+                .enumerate()
+                .find(|(_, (_, s))| r.gte_min(*s))
+                .map(|(i, (_, s))| (i, s))?,
+            ZSetValue::Big(z) => {
+                let i = z.tree.count_prefix(|s, _| !r.gte_min(s));
+                (i, z.tree.select(i)?.0)
+            }
+        };
         r.lte_max(s).then_some(i)
     }
 
@@ -739,9 +1010,12 @@ impl ZSetValue {
         if r.is_empty() || self.is_empty() {
             return None;
         }
-        let n = self.tree.count_prefix(|s, _| r.lte_max(s));
+        let n = match self {
+            ZSetValue::Packed(p) => zpairs(p).take_while(|(_, s)| r.lte_max(*s)).count(),
+            ZSetValue::Big(z) => z.tree.count_prefix(|s, _| r.lte_max(s)),
+        };
         let i = n.checked_sub(1)?;
-        let (s, _) = self.tree.select(i)?;
+        let (_, s) = self.by_rank(i)?;
         r.gte_min(s).then_some(i)
     }
 
@@ -749,13 +1023,12 @@ impl ZSetValue {
         if r.is_empty() {
             return false;
         }
-        let (Some((_, last)), Some((_, first))) = (
-            self.tree.select(self.len().wrapping_sub(1)),
-            self.tree.select(0),
-        ) else {
+        let (Some((last, _)), Some((first, _))) =
+            (self.by_rank(self.len().wrapping_sub(1)), self.by_rank(0))
+        else {
             return false;
         };
-        r.gte_min(last) && r.lte_max(first)
+        r.gte_min(&last) && r.lte_max(&first)
     }
 
     /// Rank of the first entry within the lex range. Like Redis, the
@@ -766,15 +1039,15 @@ impl ZSetValue {
         if !self.lex_in_range(r) {
             return None;
         }
-        let (i, m) = if self.listpack {
-            self.tree
-                .iter()
+        let (i, m) = match self {
+            ZSetValue::Packed(p) => zpairs(p)
                 .enumerate()
-                .find(|(_, (_, m))| r.gte_min(m))
-                .map(|(i, (_, m))| (i, m))?
-        } else {
-            let i = self.tree.count_prefix(|_, m| !r.gte_min(m));
-            (i, self.tree.select(i)?.1)
+                .find(|(_, (m, _))| r.gte_min(m))
+                .map(|(i, (m, _))| (i, m))?,
+            ZSetValue::Big(z) => {
+                let i = z.tree.count_prefix(|_, m| !r.gte_min(m));
+                (i, z.tree.select(i)?.1.as_ref())
+            }
         };
         r.lte_max(m).then_some(i)
     }
@@ -786,16 +1059,17 @@ impl ZSetValue {
             return None;
         }
         let len = self.len();
-        let (i, m) = if self.listpack {
-            self.tree
+        let (i, m) = match self {
+            ZSetValue::Packed(_) => self
                 .iter_from(len - 1, true)
                 .enumerate()
                 .find(|(_, (_, m))| r.lte_max(m))
-                .map(|(k, (_, m))| (len - 1 - k, m))?
-        } else {
-            let n = self.tree.count_prefix(|_, m| r.lte_max(m));
-            let i = n.checked_sub(1)?;
-            (i, self.tree.select(i)?.1)
+                .map(|(k, (_, m))| (len - 1 - k, m.as_slice()))?,
+            ZSetValue::Big(z) => {
+                let n = z.tree.count_prefix(|_, m| r.lte_max(m));
+                let i = n.checked_sub(1)?;
+                (i, z.tree.select(i)?.1.as_ref())
+            }
         };
         r.gte_min(m).then_some(i)
     }
@@ -804,30 +1078,39 @@ impl ZSetValue {
     /// found by descending the tree (as a skip list walk does; meaningful
     /// when all scores are equal).
     pub fn lex_rank_first_gte_min(&self, r: &LexRange) -> usize {
-        self.tree.count_prefix(|_, m| !r.gte_min(m))
+        match self {
+            ZSetValue::Packed(p) => zpairs(p).take_while(|(m, _)| !r.gte_min(m)).count(),
+            ZSetValue::Big(z) => z.tree.count_prefix(|_, m| !r.gte_min(m)),
+        }
     }
 
-    /// The member at position `index` of the hash order, with its score
-    /// (for random picks).
-    pub fn member_at(&self, index: usize) -> Option<(&Bytes, f64)> {
-        self.dict.get_index(index).map(|(m, s)| (m, *s))
+    /// The member at position `index` of the hash order (rank order while
+    /// compact), with its score (for random picks).
+    pub fn member_at(&self, index: usize) -> Option<(Elem<'_>, f64)> {
+        match self {
+            ZSetValue::Packed(_) => self.by_rank(index),
+            ZSetValue::Big(z) => z.dict.get_index(index).map(|(m, s)| (Elem::Shared(m), *s)),
+        }
     }
 
     /// One `ZSCAN` step over the hash-table encoding: visits up to `count`
     /// members walking down from `cursor` (0 starts at the end) and returns
     /// the next cursor (0 when done). Members present for a whole scan are
     /// always returned.
-    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Bytes, f64)) -> u64 {
-        scan_positions(self.dict.len(), cursor, count, |i| {
-            if let Some((m, s)) = self.dict.get_index(i) {
-                visit(m, *s);
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(Elem<'_>, f64)) -> u64 {
+        scan_positions(self.len(), cursor, count, |i| {
+            if let Some((m, s)) = self.member_at(i) {
+                visit(m, s);
             }
         })
     }
 
     /// Approximate heap bytes.
     pub fn heap_size(&self) -> usize {
-        self.dict.keys().map(|m| m.len() + 64).sum()
+        match self {
+            ZSetValue::Packed(p) => p.heap_size(),
+            ZSetValue::Big(z) => z.dict.keys().map(|m| m.len() + 64).sum(),
+        }
     }
 }
 
@@ -946,6 +1229,195 @@ mod tests {
                     }
                 }
                 check(&tree, &model)?;
+            }
+        }
+    }
+
+    #[test]
+    fn scores_round_trip() {
+        let edge = (1u64 << 55) as f64;
+        for s in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            127.0,
+            128.0,
+            -128.0,
+            -129.0,
+            32767.0,
+            1e15,
+            edge - 1.0,
+            edge,
+            -edge,
+            -edge + 1.0,
+            0.1,
+            -2.5,
+            1e300,
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+            i64::MAX as f64,
+            i64::MIN as f64,
+        ] {
+            let (b, n) = encode_score(s);
+            let back = decode_score(b.get(..n).unwrap_or_default());
+            assert_eq!(back.to_bits(), s.to_bits(), "{s}");
+        }
+        assert_eq!(encode_score(0.0).1, 0);
+        assert_eq!(encode_score(1.0).1, 1);
+        assert_eq!(encode_score(-128.0).1, 1);
+        assert_eq!(encode_score(128.0).1, 2);
+        assert_eq!(encode_score(-0.0).1, 8);
+    }
+
+    #[derive(Debug, Clone)]
+    enum ZOp {
+        Add(u8, u8),
+        Remove(u8),
+        RemoveRanks(u8, u8),
+        Shrink,
+    }
+
+    const SCORES: [f64; 12] = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        2.5,
+        300.0,
+        -70000.0,
+        1e300,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        36028797018963968.0,
+        1.0,
+    ];
+
+    fn zop() -> impl Strategy<Value = ZOp> {
+        prop_oneof![
+            6 => (any::<u8>(), any::<u8>()).prop_map(|(m, s)| ZOp::Add(m % 10, s % 12)),
+            3 => any::<u8>().prop_map(|m| ZOp::Remove(m % 10)),
+            1 => (any::<u8>(), any::<u8>()).prop_map(|(a, n)| ZOp::RemoveRanks(a % 8, n % 3)),
+            1 => Just(ZOp::Shrink),
+        ]
+    }
+
+    fn zmember(m: u8) -> Vec<u8> {
+        // Lengths 1 to 4, so small value limits convert some members.
+        let mut v = vec![b'a' + m];
+        v.extend(std::iter::repeat_n(b'x', usize::from(m % 4)));
+        v
+    }
+
+    proptest! {
+        /// Both encodings agree with a sorted-Vec model of (score, member)
+        /// and with the conversion rules: one way while growing, back to
+        /// compact only through `convert_to_listpack_if_fits`, `-0`
+        /// dropping its sign in the compact encoding only.
+        #[test]
+        fn zset_matches_model(
+            ops in proptest::collection::vec(zop(), 0..80),
+            entries in 0usize..7,
+            value in 1usize..5,
+            start_packed in any::<bool>(),
+        ) {
+            let lim = EncodingLimits {
+                zset_max_listpack_entries: entries,
+                zset_max_listpack_value: value,
+                ..EncodingLimits::default()
+            };
+            let mut z = ZSetValue::new(start_packed);
+            let mut listpack = start_packed;
+            let mut model: Vec<(f64, Vec<u8>)> = Vec::new();
+            for op in ops {
+                match op {
+                    ZOp::Add(m, s) => {
+                        let member = zmember(m);
+                        let score = SCORES.get(usize::from(s)).copied().unwrap_or(0.0);
+                        match model.iter().position(|(_, x)| *x == member) {
+                            Some(i) => {
+                                prop_assert!(z.score(&member).is_some());
+                                z.update_score(&member, score);
+                                let stored = if listpack { listpack_score(score) } else { score };
+                                if let Some(e) = model.get_mut(i) { e.0 = stored; }
+                            }
+                            None => {
+                                prop_assert!(z.score(&member).is_none());
+                                if listpack && (model.len() + 1 > entries || member.len() > value) {
+                                    listpack = false;
+                                }
+                                let stored = if listpack { listpack_score(score) } else { score };
+                                z.insert_new(Bytes::from(member.clone()), score, &lim);
+                                model.push((stored, member));
+                            }
+                        }
+                    }
+                    ZOp::Remove(m) => {
+                        let member = zmember(m);
+                        let pos = model.iter().position(|(_, x)| *x == member);
+                        prop_assert_eq!(z.remove(&member), pos.is_some());
+                        if let Some(p) = pos { model.remove(p); }
+                    }
+                    ZOp::RemoveRanks(a, n) => {
+                        let sorted = model_sorted(&model);
+                        let a = usize::from(a);
+                        let n = usize::from(n);
+                        if n > 0 && a + n <= sorted.len() {
+                            prop_assert_eq!(z.remove_rank_range(a, a + n - 1), n);
+                            let gone: Vec<Vec<u8>> =
+                                sorted[a..a + n].iter().map(|(_, m)| m.clone()).collect();
+                            model.retain(|(_, m)| !gone.contains(m));
+                        }
+                    }
+                    ZOp::Shrink => {
+                        z.convert_to_listpack_if_fits(&lim);
+                        let maxlen = model.iter().map(|(_, m)| m.len()).max().unwrap_or(0);
+                        if model.len() <= entries && maxlen <= value {
+                            listpack = true;
+                            for e in model.iter_mut() { e.0 = listpack_score(e.0); }
+                        }
+                    }
+                }
+                prop_assert_eq!(z.encoding(), if listpack { "listpack" } else { "skiplist" });
+                let sorted = model_sorted(&model);
+                prop_assert_eq!(z.len(), sorted.len());
+                prop_assert_eq!(z.is_empty(), sorted.is_empty());
+                let bits = |v: &[(f64, Vec<u8>)]| -> Vec<(u64, Vec<u8>)> {
+                    v.iter().map(|(s, m)| (s.to_bits(), m.clone())).collect()
+                };
+                let got: Vec<(f64, Vec<u8>)> = z.iter().map(|(s, m)| (s, m.to_vec())).collect();
+                prop_assert_eq!(bits(&got), bits(&sorted));
+                for (i, (s, m)) in sorted.iter().enumerate() {
+                    prop_assert_eq!(z.rank(m), Some(i));
+                    prop_assert_eq!(z.score(m).map(f64::to_bits), Some(s.to_bits()));
+                    let at = z.by_rank(i).map(|(m, s)| (s.to_bits(), m.to_vec()));
+                    prop_assert_eq!(at, Some((s.to_bits(), m.clone())));
+                    let back: Vec<Vec<u8>> = z.iter_from(i, true).map(|(_, m)| m.to_vec()).collect();
+                    let want: Vec<Vec<u8>> = sorted[..=i].iter().rev().map(|(_, m)| m.clone()).collect();
+                    prop_assert_eq!(back, want);
+                    let fwd: Vec<Vec<u8>> = z.iter_from(i, false).map(|(_, m)| m.to_vec()).collect();
+                    let want: Vec<Vec<u8>> = sorted[i..].iter().map(|(_, m)| m.clone()).collect();
+                    prop_assert_eq!(fwd, want);
+                }
+                let mut unordered: Vec<(u64, Vec<u8>)> =
+                    z.iter_unordered().map(|(m, s)| (s.to_bits(), m.to_vec())).collect();
+                unordered.sort();
+                let mut want = bits(&sorted);
+                want.sort();
+                prop_assert_eq!(unordered, want);
+                for (lo, hi) in [(-1.0, 1.0), (0.0, 0.0), (2.0, f64::INFINITY), (f64::NEG_INFINITY, -1.0)] {
+                    for (minex, maxex) in [(false, false), (true, false), (false, true)] {
+                        let r = ScoreRange { min: lo, max: hi, minex, maxex };
+                        let idx: Vec<usize> = sorted.iter().enumerate()
+                            .filter(|(_, (s, _))| r.gte_min(*s) && r.lte_max(*s))
+                            .map(|(i, _)| i).collect();
+                        prop_assert_eq!(z.first_in_score_range(&r), idx.first().copied());
+                        prop_assert_eq!(z.last_in_score_range(&r), idx.last().copied());
+                    }
+                }
             }
         }
     }

@@ -10,12 +10,16 @@ use rdb::RdbValue;
 pub fn to_rdb(v: &Value) -> RdbValue {
     match v {
         Value::Str(s) => RdbValue::String(s.to_bytes()),
-        Value::List(l) => RdbValue::List(l.iter().cloned().collect()),
-        Value::Hash(h) => RdbValue::Hash(h.iter().map(|(f, v)| (f.clone(), v.clone())).collect()),
+        Value::List(l) => RdbValue::List(l.iter().map(|e| e.to_bytes()).collect()),
+        Value::Hash(h) => RdbValue::Hash(
+            h.iter()
+                .map(|(f, v)| (f.to_bytes(), v.to_bytes()))
+                .collect(),
+        ),
         Value::Set(s) => RdbValue::Set(s.iter().collect()),
         Value::ZSet(z) => RdbValue::SortedSet(
             z.iter_unordered()
-                .map(|(m, score)| (m.clone(), score))
+                .map(|(m, score)| (m.to_bytes(), score))
                 .collect(),
         ),
     }
@@ -26,15 +30,11 @@ pub fn to_rdb(v: &Value) -> RdbValue {
 pub fn from_rdb(v: RdbValue, lim: &EncodingLimits) -> Value {
     match v {
         RdbValue::String(s) => Value::Str(string(s)),
-        RdbValue::List(items) => Value::List(items.into_iter().collect()),
-        RdbValue::Hash(pairs) => {
-            Value::Hash(Box::new(keyspace::hash::HashValue::from_pairs(pairs, lim)))
-        }
-        RdbValue::Set(members) => Value::Set(Box::new(keyspace::set::SetValue::from_members(
-            members, lim,
-        ))),
+        RdbValue::List(items) => Value::List(keyspace::ListValue::from_items(items)),
+        RdbValue::Hash(pairs) => Value::Hash(keyspace::hash::HashValue::from_pairs(pairs, lim)),
+        RdbValue::Set(members) => Value::Set(keyspace::set::SetValue::from_members(members, lim)),
         RdbValue::SortedSet(pairs) => {
-            Value::ZSet(Box::new(keyspace::zset::ZSetValue::from_pairs(pairs, lim)))
+            Value::ZSet(keyspace::zset::ZSetValue::from_pairs(pairs, lim))
         }
     }
 }

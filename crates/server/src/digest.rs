@@ -42,8 +42,8 @@ fn mix_value(d: &mut [u8; 20], e: &Entry, expire_at: i64) {
     match &e.value {
         Value::Str(s) => mix_in(d, &s.to_bytes()),
         Value::List(l) => {
-            for item in l {
-                mix_in(d, item);
+            for item in l.iter() {
+                mix_in(d, &item);
             }
         }
         Value::Set(set) => {
@@ -54,15 +54,15 @@ fn mix_value(d: &mut [u8; 20], e: &Entry, expire_at: i64) {
         Value::Hash(h) => {
             for (f, v) in h.iter() {
                 let mut ed = [0u8; 20];
-                mix_in(&mut ed, f);
-                mix_in(&mut ed, v);
+                mix_in(&mut ed, &f);
+                mix_in(&mut ed, &v);
                 xor_in(d, &ed);
             }
         }
         Value::ZSet(z) => {
             for (m, score) in z.iter_unordered() {
                 let mut ed = [0u8; 20];
-                mix_in(&mut ed, m);
+                mix_in(&mut ed, &m);
                 mix_in(&mut ed, keyspace::float::fmt_g17(score).as_bytes());
                 xor_in(d, &ed);
             }

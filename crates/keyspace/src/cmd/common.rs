@@ -2,8 +2,6 @@
 //! integer-argument parsers with their exact error texts, SCAN-family
 //! option parsing, and reply shapes that depend on the protocol.
 
-use std::collections::VecDeque;
-
 use bytes::Bytes;
 use resp_codec::Frame;
 
@@ -11,7 +9,9 @@ use crate::call::{reply, Call};
 use crate::db::NO_EXPIRE;
 use crate::hash::HashValue;
 use crate::keyspace::Keyspace;
+use crate::list::ListValue;
 use crate::numeric::parse_i64;
+use crate::packed::ToBytes;
 use crate::set::SetValue;
 use crate::value::Value;
 use crate::zset::ZSetValue;
@@ -62,7 +62,7 @@ pub fn distinct_indexes(ks: &mut Keyspace, len: usize, count: usize) -> Vec<usiz
 }
 
 /// The list in `v`, `None` when absent, WRONGTYPE for another type.
-pub fn as_list(v: Option<&mut Value>) -> Result<Option<&mut VecDeque<Bytes>>, Frame> {
+pub fn as_list(v: Option<&mut Value>) -> Result<Option<&mut ListValue>, Frame> {
     match v {
         None => Ok(None),
         Some(Value::List(l)) => Ok(Some(l)),
@@ -256,8 +256,8 @@ pub fn pairs_reply(c: &Call<'_>, pairs: Vec<(Frame, Frame)>) -> Frame {
 }
 
 /// A bulk reply from shared bytes.
-pub fn bulk(b: &Bytes) -> Frame {
-    Frame::Bulk(b.clone())
+pub fn bulk<T: ToBytes + ?Sized>(b: &T) -> Frame {
+    Frame::Bulk(b.to_bytes())
 }
 
 /// The command name as an owned argument (for rewritten propagation).

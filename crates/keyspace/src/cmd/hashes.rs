@@ -14,6 +14,7 @@ use crate::hash::HashValue;
 use crate::keyspace::Keyspace;
 use crate::long_double::{incr_by_float, IncrFloatError};
 use crate::numeric::parse_i64;
+use crate::packed::Elem;
 use crate::value::Value;
 
 /// Looks the hash up for writing, creating an empty one if the key is
@@ -25,7 +26,7 @@ fn hash_or_create<'a>(
     key: &[u8],
 ) -> Result<&'a mut HashValue, Frame> {
     if as_hash(write(ks, c, key))?.is_none() {
-        store(ks, c, key, Value::Hash(Box::new(HashValue::new())));
+        store(ks, c, key, Value::Hash(HashValue::new()));
     }
     as_hash(write(ks, c, key))?.ok_or_else(reply::nil)
 }
@@ -83,7 +84,7 @@ pub fn hsetnx(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
 pub fn hget(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     done(as_hash(read(ks, c, c.arg(1))).map(|h| {
         h.and_then(|h| h.get(c.arg(2)))
-            .map_or_else(reply::nil, bulk)
+            .map_or_else(reply::nil, |v| bulk(&v))
     }))
 }
 
@@ -97,7 +98,7 @@ pub fn hmget(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
                 .map(|f| {
                     h.as_ref()
                         .and_then(|h| h.get(f))
-                        .map_or_else(reply::nil, bulk)
+                        .map_or_else(reply::nil, |v| bulk(&v))
                 })
                 .collect(),
         )
@@ -156,7 +157,7 @@ pub fn hexists(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
 pub fn hgetall(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     done(as_hash(read(ks, c, c.arg(1))).map(|h| {
         Frame::Map(
-            h.map(|h| h.iter().map(|(f, v)| (bulk(f), bulk(v))).collect())
+            h.map(|h| h.iter().map(|(f, v)| (bulk(&f), bulk(&v))).collect())
                 .unwrap_or_default(),
         )
     }))
@@ -166,7 +167,7 @@ pub fn hgetall(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
 pub fn hkeys(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     done(as_hash(read(ks, c, c.arg(1))).map(|h| {
         Frame::Array(
-            h.map(|h| h.iter().map(|(f, _)| bulk(f)).collect())
+            h.map(|h| h.iter().map(|(f, _)| bulk(&f)).collect())
                 .unwrap_or_default(),
         )
     }))
@@ -176,7 +177,7 @@ pub fn hkeys(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
 pub fn hvals(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     done(as_hash(read(ks, c, c.arg(1))).map(|h| {
         Frame::Array(
-            h.map(|h| h.iter().map(|(_, v)| bulk(v)).collect())
+            h.map(|h| h.iter().map(|(_, v)| bulk(&v)).collect())
                 .unwrap_or_default(),
         )
     }))
@@ -190,9 +191,8 @@ pub fn hincrby(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         let h = hash_or_create(ks, c, c.arg(1))?;
         let cur = match h.get(c.arg(2)) {
             None => 0,
-            Some(v) => {
-                parse_i64(v).ok_or_else(|| reply::err_static("ERR hash value is not an integer"))?
-            }
+            Some(v) => parse_i64(&v)
+                .ok_or_else(|| reply::err_static("ERR hash value is not an integer"))?,
         };
         let new = cur
             .checked_add(incr)
@@ -216,7 +216,7 @@ pub fn hincrbyfloat(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         }
         let lim = *ks.limits();
         let h = hash_or_create(ks, c, c.arg(1))?;
-        let text = match incr_by_float(h.get(c.arg(2)).map(|v| v.as_ref()), c.arg(3)) {
+        let text = match incr_by_float(h.get(c.arg(2)).map(|v| v.as_slice()), c.arg(3)) {
             Ok(t) => Bytes::from(t),
             Err(IncrFloatError::CurrentNotFloat) => {
                 return Err(reply::err_static("ERR hash value is not a float"))
@@ -254,7 +254,7 @@ pub fn hrandfield(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
                 Some(Value::Hash(h)) => i
                     .first()
                     .and_then(|&i| h.get_index(i))
-                    .map(|(f, _)| f.clone()),
+                    .map(|(f, _)| f.to_bytes()),
                 _ => None,
             };
             return Ok(field.map_or_else(reply::nil, Frame::Bulk));
@@ -287,9 +287,9 @@ pub fn hrandfield(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         };
         let picked = indexes.into_iter().filter_map(|i| h.get_index(i));
         Ok(if withvalues {
-            pairs_reply(c, picked.map(|(f, v)| (bulk(f), bulk(v))).collect())
+            pairs_reply(c, picked.map(|(f, v)| (bulk(&f), bulk(&v))).collect())
         } else {
-            Frame::Array(picked.map(|(f, _)| bulk(f)).collect())
+            Frame::Array(picked.map(|(f, _)| bulk(&f)).collect())
         })
     })())
 }
@@ -303,10 +303,10 @@ pub fn hscan(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         };
         let o = parse_scan_opts(c, 3)?;
         let mut items = Vec::new();
-        let mut push = |f: &Bytes, v: &Bytes| {
-            if o.matches(f) {
-                items.push(bulk(f));
-                items.push(bulk(v));
+        let mut push = |f: Elem<'_>, v: Elem<'_>| {
+            if o.matches(&f) {
+                items.push(bulk(&f));
+                items.push(bulk(&v));
             }
         };
         let next = if h.is_listpack() {

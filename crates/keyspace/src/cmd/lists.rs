@@ -6,8 +6,6 @@
 //! which pop exactly as the non-blocking commands do and say what to
 //! propagate.
 
-use std::collections::VecDeque;
-
 use bytes::Bytes;
 use resp_codec::Frame;
 
@@ -17,16 +15,9 @@ use crate::cmd::common::{
     Res,
 };
 use crate::keyspace::Keyspace;
+pub use crate::list::End;
+use crate::list::ListValue;
 use crate::value::Value;
-
-/// Which end of a list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum End {
-    /// The head (`LEFT`).
-    Left,
-    /// The tail (`RIGHT`).
-    Right,
-}
 
 impl End {
     /// Parses `LEFT` / `RIGHT` (any case), or the syntax error.
@@ -55,37 +46,19 @@ impl End {
     }
 }
 
-fn push_one(l: &mut VecDeque<Bytes>, v: Bytes, end: End) {
-    match end {
-        End::Left => l.push_front(v),
-        End::Right => l.push_back(v),
-    }
-}
-
-fn pop_one(l: &mut VecDeque<Bytes>, end: End) -> Option<Bytes> {
-    match end {
-        End::Left => l.pop_front(),
-        End::Right => l.pop_back(),
-    }
-}
-
 fn push_generic(ks: &mut Keyspace, c: &mut Call<'_>, end: End, only_existing: bool) -> Res {
     let key = c.arg(1);
     let values = c.args.get(2..).unwrap_or_default();
     let len = match as_list(write(ks, c, key))? {
         Some(l) => {
-            for v in values {
-                push_one(l, v.clone(), end);
-            }
+            l.push(end, values);
             l.len()
         }
         None if only_existing => return Ok(reply::int(0)),
         None => {
-            let mut l = VecDeque::with_capacity(values.len());
-            for v in values {
-                push_one(&mut l, v.clone(), end);
-            }
-            let n = l.len();
+            let mut l = ListValue::new();
+            l.push(end, values);
+            let n = values.len();
             store(ks, c, key, Value::List(l));
             n
         }
@@ -122,13 +95,7 @@ fn pop_range(ks: &mut Keyspace, c: &Call<'_>, key: &[u8], end: End, count: usize
     let mut out = Vec::new();
     let mut empty = false;
     if let Ok(Some(l)) = as_list(write(ks, c, key)) {
-        let n = count.min(l.len());
-        out.reserve(n);
-        for _ in 0..n {
-            if let Some(v) = pop_one(l, end) {
-                out.push(v);
-            }
-        }
+        out = l.pop(end, count);
         empty = l.is_empty();
     }
     if empty {
@@ -213,7 +180,7 @@ pub fn lrange(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         };
         let items = match resolve_range(start, end, l.len()) {
             None => Vec::new(),
-            Some((s, e)) => l.range(s..=e).map(bulk).collect(),
+            Some((s, e)) => l.range(s, e).map(|e| bulk(&e)).collect(),
         };
         Ok(Frame::Array(items))
     })())
@@ -235,7 +202,7 @@ pub fn lindex(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         let index = get_long(c.arg(2))?;
         Ok(list_pos(index, l.len())
             .and_then(|i| l.get(i))
-            .map_or_else(reply::nil, bulk))
+            .map_or_else(reply::nil, |e| bulk(&e)))
     })())
 }
 
@@ -246,10 +213,10 @@ pub fn lset(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
             return Err(reply::no_such_key());
         };
         let index = get_long(c.arg(2))?;
-        let Some(slot) = list_pos(index, l.len()).and_then(|i| l.get_mut(i)) else {
+        let set = list_pos(index, l.len()).is_some_and(|i| l.set(i, c.arg_bytes(3)));
+        if !set {
             return Err(reply::err_static("ERR index out of range"));
-        };
-        *slot = c.arg_bytes(3);
+        }
         ks.add_dirty(1);
         c.verbatim();
         Ok(reply::ok())
@@ -270,7 +237,7 @@ pub fn linsert(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
             return Ok(reply::int(0));
         };
         let pivot = c.arg(3);
-        let Some(at) = l.iter().position(|e| e.as_ref() == pivot) else {
+        let Some(at) = l.position(pivot) else {
             return Ok(reply::int(-1));
         };
         l.insert(if after { at + 1 } else { at }, c.arg_bytes(4));
@@ -295,27 +262,7 @@ pub fn lrem(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         } else {
             to_usize(i64::try_from(count.unsigned_abs()).unwrap_or(i64::MAX))
         };
-        let mut removed = 0usize;
-        let old = std::mem::take(l);
-        let mut kept: VecDeque<Bytes> = VecDeque::with_capacity(old.len());
-        if count >= 0 {
-            for e in old {
-                if removed < limit && e.as_ref() == target {
-                    removed += 1;
-                } else {
-                    kept.push_back(e);
-                }
-            }
-        } else {
-            for e in old.into_iter().rev() {
-                if removed < limit && e.as_ref() == target {
-                    removed += 1;
-                } else {
-                    kept.push_front(e);
-                }
-            }
-        }
-        *l = kept;
+        let removed = l.remove_matching(target, limit, count < 0);
         let empty = l.is_empty();
         if empty {
             delete(ks, c, key);
@@ -342,9 +289,7 @@ pub fn ltrim(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
             None => (len, 0),
             Some((s, e)) => (s, len - e - 1),
         };
-        l.drain(..ltrim);
-        let keep = l.len() - rtrim;
-        l.truncate(keep);
+        l.trim(ltrim, rtrim);
         let empty = l.is_empty();
         if empty {
             delete(ks, c, key);
@@ -406,16 +351,12 @@ pub fn lpos(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         let maxlen = to_usize(maxlen);
         let mut matches: i64 = 0;
         let mut found = Vec::new();
-        let iter: Box<dyn Iterator<Item = &Bytes>> = if reverse {
-            Box::new(l.iter().rev())
-        } else {
-            Box::new(l.iter())
-        };
+        let iter = if reverse { l.iter_rev() } else { l.iter() };
         for (index, e) in iter.enumerate() {
             if maxlen != 0 && index >= maxlen {
                 break;
             }
-            if e.as_ref() != ele {
+            if *e != *ele {
                 continue;
             }
             matches += 1;
@@ -455,7 +396,7 @@ fn move_one(
     let mut value = None;
     let mut empty = false;
     if let Ok(Some(l)) = as_list(write(ks, c, src)) {
-        value = pop_one(l, from);
+        value = l.pop_one(from);
         empty = l.is_empty();
     }
     let Some(value) = value else { return Ok(None) };
@@ -463,8 +404,13 @@ fn move_one(
         delete(ks, c, src);
     }
     match as_list(write(ks, c, dst))? {
-        Some(l) => push_one(l, value.clone(), to),
-        None => store(ks, c, dst, Value::List(VecDeque::from([value.clone()]))),
+        Some(l) => l.push(to, std::slice::from_ref(&value)),
+        None => store(
+            ks,
+            c,
+            dst,
+            Value::List(ListValue::from_items([value.clone()])),
+        ),
     }
     ks.add_dirty(1);
     Ok(Some(value))

@@ -26,7 +26,7 @@ pub fn sadd(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
             None => {
                 let mut s = SetValue::for_first_member(c.arg(2));
                 let n = members.iter().filter(|m| s.add((*m).clone(), &lim)).count();
-                store(ks, c, key, Value::Set(Box::new(s)));
+                store(ks, c, key, Value::Set(s));
                 n
             }
         };
@@ -122,7 +122,7 @@ pub fn smove(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
             None => {
                 let mut d = SetValue::for_first_member(&member);
                 d.add(member, &lim);
-                store(ks, c, dst, Value::Set(Box::new(d)));
+                store(ks, c, dst, Value::Set(d));
                 true
             }
         };
@@ -144,7 +144,7 @@ fn lookup_sets(ks: &mut Keyspace, c: &Call<'_>, keys: &[Bytes]) -> Result<Vec<bo
 fn peek_sets<'a>(ks: &'a Keyspace, c: &Call<'_>, keys: &[Bytes]) -> Vec<Option<&'a SetValue>> {
     keys.iter()
         .map(|k| match peek(ks, c, k) {
-            Some(Value::Set(s)) => Some(&**s),
+            Some(Value::Set(s)) => Some(s),
             _ => None,
         })
         .collect()
@@ -215,7 +215,7 @@ fn store_result(ks: &mut Keyspace, c: &mut Call<'_>, dst: &[u8], set: SetValue) 
         return Ok(reply::int(0));
     }
     let n = set.len();
-    store(ks, c, dst, Value::Set(Box::new(set)));
+    store(ks, c, dst, Value::Set(set));
     ks.add_dirty(1);
     c.verbatim();
     Ok(reply::count(n))
@@ -478,7 +478,7 @@ fn spop_count(ks: &mut Keyspace, c: &mut Call<'_>) -> Res {
 /// Replaces a key's value, keeping its expiry (Redis's `dbOverwrite`).
 fn store_keep_ttl(ks: &mut Keyspace, c: &Call<'_>, key: &[u8], set: SetValue) {
     if let Some(e) = ks.lookup_write(c.db, key, c.now_ms) {
-        e.value = Value::Set(Box::new(set));
+        e.value = Value::Set(set);
     }
 }
 

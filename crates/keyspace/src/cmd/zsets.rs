@@ -165,7 +165,7 @@ fn zadd_generic(ks: &mut Keyspace, c: &mut Call<'_>, mut f: AddFlags) -> Res {
             return Ok(nil_or_zero);
         }
         let z = ZSetValue::for_first_member(c.arg(idx + 1).len(), &lim);
-        store(ks, c, key, Value::ZSet(Box::new(z)));
+        store(ks, c, key, Value::ZSet(z));
     }
     let Some(z) = as_zset(write(ks, c, key))? else {
         return Ok(nil_or_zero);
@@ -406,7 +406,7 @@ fn select_range(
             let from = if rev { z.len() - 1 - s } else { s };
             z.iter_from(from, rev)
                 .take(n)
-                .map(|(sc, m)| (m.clone(), sc))
+                .map(|(sc, m)| (m.to_bytes(), sc))
                 .collect()
         }
         Range::Score(r) => {
@@ -428,7 +428,7 @@ fn select_range(
                 .skip(to_usize(offset))
                 .take_while(|(sc, _)| if rev { r.gte_min(*sc) } else { r.lte_max(*sc) })
                 .take(limit)
-                .map(|(sc, m)| (m.clone(), sc))
+                .map(|(sc, m)| (m.to_bytes(), sc))
                 .collect()
         }
         Range::Lex(r) => {
@@ -447,7 +447,7 @@ fn select_range(
                 .skip(to_usize(offset))
                 .take_while(|(_, m)| if rev { r.gte_min(m) } else { r.lte_max(m) })
                 .take(limit)
-                .map(|(sc, m)| (m.clone(), sc))
+                .map(|(sc, m)| (m.to_bytes(), sc))
                 .collect()
         }
     }
@@ -558,7 +558,7 @@ fn store_zset_result(ks: &mut Keyspace, c: &mut Call<'_>, dst: &[u8], z: ZSetVal
         return Ok(reply::int(0));
     }
     let n = z.len();
-    store(ks, c, dst, Value::ZSet(Box::new(z)));
+    store(ks, c, dst, Value::ZSet(z));
     ks.add_dirty(1);
     c.verbatim();
     Ok(reply::count(n))
@@ -763,7 +763,7 @@ fn pop_entries(
             let mut entries: Vec<(Bytes, f64)> = z
                 .iter_from(from, false)
                 .take(n)
-                .map(|(s, m)| (m.clone(), s))
+                .map(|(s, m)| (m.to_bytes(), s))
                 .collect();
             z.remove_rank_range(from, from + n - 1);
             if end == ZEnd::Max {
@@ -980,7 +980,7 @@ impl Src<'_> {
     fn entries(&self) -> Vec<(Bytes, f64)> {
         match self {
             Src::Missing => Vec::new(),
-            Src::Z(z) => z.iter().map(|(s, m)| (m.clone(), s)).collect(),
+            Src::Z(z) => z.iter().map(|(s, m)| (m.to_bytes(), s)).collect(),
             Src::S(s) => s.iter().map(|m| (m, 1.0)).collect(),
         }
     }
@@ -1271,7 +1271,7 @@ pub fn zrandmember(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
                 Some(Value::ZSet(z)) => i
                     .first()
                     .and_then(|&i| z.member_at(i))
-                    .map(|(m, _)| m.clone()),
+                    .map(|(m, _)| m.to_bytes()),
                 _ => None,
             };
             return Ok(m.map_or_else(reply::nil, Frame::Bulk));
@@ -1308,13 +1308,13 @@ pub fn zrandmember(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
             // set-operation iterator does.
             let last = z.len().saturating_sub(1);
             z.iter_from(last, true)
-                .map(|(s, m)| (m.clone(), s))
+                .map(|(s, m)| (m.to_bytes(), s))
                 .collect()
         } else {
             indexes
                 .into_iter()
                 .filter_map(|i| z.member_at(i))
-                .map(|(m, s)| (m.clone(), s))
+                .map(|(m, s)| (m.to_bytes(), s))
                 .collect()
         };
         Ok(if withscores {
@@ -1343,16 +1343,16 @@ pub fn zscan(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         let next = if z.is_listpack() {
             // The compact encoding stores scores as `d2string` text.
             for (s, m) in z.iter() {
-                if o.matches(m) {
-                    items.push(bulk(m));
+                if o.matches(&m) {
+                    items.push(bulk(&m));
                     items.push(Frame::Bulk(Bytes::from(d2string(s))));
                 }
             }
             0
         } else {
             z.scan(cursor, o.count, |m, s| {
-                if o.matches(m) {
-                    items.push(bulk(m));
+                if o.matches(&m) {
+                    items.push(bulk(&m));
                     items.push(Frame::Bulk(Bytes::from(fmt_g17(s))));
                 }
             })
