@@ -99,6 +99,15 @@ def memory(n):
         "hash": lambda i: resp("HSET", f"h:{i}", "f1", "v1", "f2", "v2"),
         "set": lambda i: resp("SADD", f"t:{i}", "1", "2", "3"),
         "zset": lambda i: resp("ZADD", f"z:{i}", "1", "a", "2", "b"),
+        # Beyond the smallest cases: longer keys and values, expiry times,
+        # collections too big to live inside the value.
+        "string (100-byte value)": lambda i: resp("SET", f"s:{i}", "v" * 100),
+        "string with TTL": lambda i: resp("SET", f"s:{i}", "value", "EX", "100000"),
+        "string (30-byte key)": lambda i: resp("SET", f"session:user:{i:020d}", "value"),
+        "list (20 el.)": lambda i: resp("RPUSH", f"l:{i}", *[f"element-{j}" for j in range(20)]),
+        "hash (10 fields)": lambda i: resp("HSET", f"h:{i}", *[x for j in range(10) for x in (f"field{j}", f"value-{j}")]),
+        "set (10 strings)": lambda i: resp("SADD", f"t:{i}", *[f"member-{j}" for j in range(10)]),
+        "zset (10 members)": lambda i: resp("ZADD", f"z:{i}", *[x for j in range(10) for x in (str(j * 1.5), f"member-{j}")]),
     }
     rows, rss_rows = [], []
     for typ, gen in gens.items():
