@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Side-by-side measurements of replikv and the reference redis-server.
 
-Usage: python3 benches/scripts/compare.py [memory|persistence|replication|all] [--keys N]
+Usage: python3 benches/scripts/compare.py [memory|persistence|replication|all] [--keys N] [--types T1,T2 (memory rows)]
 
 Every figure is measured for both servers in the same run, on 127.0.0.1,
 each server pinned to CPU 0 and the load generator to CPU 1 (taskset), and
@@ -92,7 +92,7 @@ def table(title, rows):
         print(f"| {name} | {a:.3f} | {b:.3f} | {ratio} |")
 
 
-def memory(n):
+def memory(n, only=None):
     gens = {
         "string": lambda i: resp("SET", f"s:{i}", "value"),
         "list": lambda i: resp("RPUSH", f"l:{i}", "a", "b", "c"),
@@ -111,6 +111,8 @@ def memory(n):
     }
     rows, rss_rows = [], []
     for typ, gen in gens.items():
+        if only and typ not in only:
+            continue
         per, rss = {}, {}
         for kind in SERVERS:
             node = Node(kind)
@@ -248,8 +250,9 @@ def main():
     n = int(sys.argv[sys.argv.index("--keys") + 1]) if "--keys" in sys.argv else 1_000_000
     if not os.path.exists(REPLIKV):
         sys.exit("build first: cargo build --release -p replikv-server")
+    only = sys.argv[sys.argv.index("--types") + 1].split(",") if "--types" in sys.argv else None
     if what in ("memory", "all"):
-        memory(n)
+        memory(n, only)
     if what in ("persistence", "all"):
         persistence(n)
     if what in ("replication", "all"):

@@ -7,8 +7,6 @@
 //! that map directly.
 
 use bytes::Bytes;
-use foldhash::fast::RandomState;
-use indexmap::IndexMap;
 use rand::Rng;
 
 use crate::dict::{Dict, KeyCell, Node};
@@ -60,8 +58,9 @@ pub struct KeyMeta {
 #[derive(Debug, Default)]
 pub struct Db {
     map: Dict<Entry>,
-    /// Expiry times of the keys that have one.
-    expires: IndexMap<Box<[u8]>, i64, RandomState>,
+    /// Expiry times of the keys that have one: a second table of the same
+    /// compact kind (a 40-byte node per volatile key, short keys inline).
+    expires: Dict<i64>,
 }
 
 fn lru_of(now_ms: i64) -> u32 {
@@ -92,7 +91,8 @@ impl Db {
     /// Advances an in-progress resize of the key table by up to `buckets`
     /// buckets; returns whether one is still in progress.
     pub fn rehash_steps(&mut self, buckets: usize) -> bool {
-        self.map.rehash_steps(buckets)
+        let keys = self.map.rehash_steps(buckets);
+        self.expires.rehash_steps(buckets) || keys
     }
 
     fn node_expire(&self, node: &Node<Entry>) -> i64 {
@@ -101,8 +101,7 @@ impl Db {
         }
         self.expires
             .get(node.key.bytes())
-            .copied()
-            .unwrap_or(NO_EXPIRE)
+            .map_or(NO_EXPIRE, |n| n.val)
     }
 
     /// A key's expiry time ([`NO_EXPIRE`] if it has none or is absent),
@@ -185,9 +184,9 @@ impl Db {
             node.key.set_flags(flags);
             node.val = Entry { value };
             if volatile {
-                self.expires.insert(Box::from(key), expire_at);
+                self.put_expire(key, expire_at, lru);
             } else if was_volatile {
-                self.expires.swap_remove(key);
+                self.expires.remove(key);
             }
             return;
         }
@@ -195,7 +194,17 @@ impl Db {
         cell.set_flags(flags);
         self.map.insert_new_hashed(h, cell, Entry { value });
         if volatile {
-            self.expires.insert(Box::from(key), expire_at);
+            self.put_expire(key, expire_at, lru);
+        }
+    }
+
+    fn put_expire(&mut self, key: &[u8], expire_at: i64, lru: u32) {
+        let h = self.expires.hash(key);
+        match self.expires.get_mut_hashed(h, key) {
+            Some(node) => node.val = expire_at,
+            None => self
+                .expires
+                .insert_new_hashed(h, KeyCell::new(key, lru), expire_at),
         }
     }
 
@@ -221,11 +230,12 @@ impl Db {
         if expire_at == NO_EXPIRE {
             node.key.set_flags(flags & !FLAG_VOLATILE);
             if flags & FLAG_VOLATILE != 0 {
-                self.expires.swap_remove(key);
+                self.expires.remove(key);
             }
         } else {
             node.key.set_flags(flags | FLAG_VOLATILE);
-            self.expires.insert(Box::from(key), expire_at);
+            let lru = node.key.lru();
+            self.put_expire(key, expire_at, lru);
         }
         true
     }
@@ -234,7 +244,7 @@ impl Db {
     pub fn remove(&mut self, key: &[u8]) -> Option<Record> {
         let (cell, e) = self.map.remove(key)?;
         let expire_at = if cell.flags() & FLAG_VOLATILE != 0 {
-            self.expires.swap_remove(key).unwrap_or(NO_EXPIRE)
+            self.expires.remove(key).map_or(NO_EXPIRE, |(_, at)| at)
         } else {
             NO_EXPIRE
         };
@@ -247,7 +257,7 @@ impl Db {
     /// Removes every key.
     pub fn clear(&mut self) {
         self.map.clear();
-        self.expires = IndexMap::default();
+        self.expires.clear();
     }
 
     /// Iterates over every stored key with its entry and expiry, expired
@@ -312,15 +322,14 @@ impl Db {
         let mut checked = 0;
         while checked < samples && !self.expires.is_empty() {
             checked += 1;
-            let i = rng.gen_range(0..self.expires.len());
-            let Some((key, &at)) = self.expires.get_index(i) else {
+            let Some(node) = self.expires.random(rng) else {
                 break;
             };
-            if expired_at(at, now_ms) {
-                let key = Bytes::copy_from_slice(key);
+            if expired_at(node.val, now_ms) {
+                let key = Bytes::copy_from_slice(node.key.bytes());
                 if self.remove(&key).is_none() {
                     // An expiry without a key cannot be left behind.
-                    self.expires.swap_remove(&key[..]);
+                    self.expires.remove(&key);
                 }
                 out.push(key);
             }
