@@ -1,7 +1,10 @@
 //! Set values. Redis keeps sets made only of integers in a sorted array
 //! (`intset`, which SMEMBERS returns in numeric order) until a non-integer
 //! member arrives or the set outgrows `set-max-intset-entries`; then it
-//! switches, for good, to a hash table. [`SetValue`] mirrors both.
+//! switches, for good, to a hash table. [`SetValue`] mirrors both, and also
+//! keeps a small set of short strings packed (still reported `hashtable`,
+//! the name Redis 7.0 gives it): a table per ten-member set of tags costs
+//! several times what the members do.
 
 use bytes::Bytes;
 use foldhash::fast::RandomState;
@@ -12,11 +15,24 @@ use crate::packed::PackedBuf;
 use crate::value::EncodingLimits;
 use crate::zset::scan_positions;
 
-/// Sorted distinct integers packed like Redis's intset: a width byte (2, 4
-/// or 8, the smallest that holds every member) followed by the members as
-/// little-endian integers of that width. Small sets need no allocation.
+/// Most members a set of strings keeps packed. Redis 7.0 reports such a
+/// set as `hashtable` and so does replikv: the packed form is invisible to
+/// clients (members come back in insertion order, as from the table).
+pub const SMALL_STRS_MAX_ENTRIES: usize = 128;
+/// Longest member a packed set of strings holds.
+pub const SMALL_STRS_MAX_MEMBER: usize = 64;
+
+/// A small set in one [`PackedBuf`], in one of two layouts told apart by
+/// the first byte:
+/// - an intset (as Redis's): a width byte (2, 4 or 8, the smallest that
+///   holds every member), then sorted distinct integers of that width,
+///   little-endian; an empty buffer is an empty intset;
+/// - strings: an empty entry (a single 0 byte) as the marker, then the
+///   members as length-prefixed entries in insertion order.
+///
+/// Small sets need one short allocation or none at all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IntSet(PackedBuf);
+pub struct SmallSet(PackedBuf);
 
 /// The narrowest intset width that holds `n`.
 fn width_for(n: i64) -> usize {
@@ -48,10 +64,23 @@ fn decode_int(b: &[u8]) -> Option<i64> {
     })
 }
 
-impl IntSet {
+/// What an add to a [`SmallSet`] did.
+enum Added {
+    /// Added (`true`) or already present (`false`).
+    Done(bool),
+    /// The member does not fit this layout; the set must change form.
+    Convert,
+}
+
+impl SmallSet {
     /// An empty intset.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Whether the set uses the string layout.
+    pub fn is_strs(&self) -> bool {
+        self.0.as_bytes().first() == Some(&0)
     }
 
     fn width(&self) -> usize {
@@ -63,7 +92,11 @@ impl IntSet {
 
     /// Number of members.
     pub fn len(&self) -> usize {
-        self.0.byte_len().saturating_sub(1) / self.width()
+        if self.is_strs() {
+            self.0.count().saturating_sub(1)
+        } else {
+            self.0.byte_len().saturating_sub(1) / self.width()
+        }
     }
 
     /// Whether there are no members.
@@ -71,19 +104,19 @@ impl IntSet {
         self.len() == 0
     }
 
-    /// The member at position `i` (ascending order).
-    pub fn get(&self, i: usize) -> Option<i64> {
+    /// The integer at position `i` of an intset (ascending order).
+    fn int_at(&self, i: usize) -> Option<i64> {
         let w = self.width();
         let start = 1 + i.checked_mul(w)?;
         decode_int(self.0.as_bytes().get(start..start + w)?)
     }
 
-    /// Binary search, as [`slice::binary_search`].
-    pub fn search(&self, n: i64) -> Result<usize, usize> {
+    /// Binary search of an intset: `Ok(position)` or `Err(insertion point)`.
+    fn search(&self, n: i64) -> Result<usize, usize> {
         let (mut lo, mut hi) = (0, self.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            match self.get(mid) {
+            match self.int_at(mid) {
                 Some(v) if v < n => lo = mid + 1,
                 Some(v) if v > n => hi = mid,
                 Some(_) => return Ok(mid),
@@ -93,8 +126,30 @@ impl IntSet {
         Err(lo)
     }
 
-    /// Adds `n`; returns whether it was new.
-    pub fn insert(&mut self, n: i64) -> bool {
+    /// Position of a member of a string-layout set.
+    fn str_position(&self, member: &[u8]) -> Option<usize> {
+        self.0.iter().skip(1).position(|m| m == member)
+    }
+
+    /// Whether `member` is in the set.
+    pub fn contains(&self, member: &[u8]) -> bool {
+        if self.is_strs() {
+            self.str_position(member).is_some()
+        } else {
+            parse_i64(member).is_some_and(|n| self.search(n).is_ok())
+        }
+    }
+
+    /// The member at position `i` of [`SmallSet::iter`]'s order.
+    pub fn get(&self, i: usize) -> Option<Bytes> {
+        if self.is_strs() {
+            self.0.get(i + 1).map(Bytes::copy_from_slice)
+        } else {
+            self.int_at(i).map(|n| Bytes::from(n.to_string()))
+        }
+    }
+
+    fn insert_int(&mut self, n: i64) -> bool {
         let at = match self.search(n) {
             Ok(_) => return false,
             Err(at) => at,
@@ -106,7 +161,7 @@ impl IntSet {
             let mut out = Vec::with_capacity(1 + (self.len() + 1) * w);
             out.push(w as u8);
             let mut pushed = false;
-            for v in self.iter() {
+            for v in self.ints() {
                 if !pushed && n < v {
                     out.extend_from_slice(encode_int(n, w).get(..w).unwrap_or_default());
                     pushed = true;
@@ -126,9 +181,40 @@ impl IntSet {
         true
     }
 
-    /// Removes `n`; returns whether it was present.
-    pub fn remove(&mut self, n: i64) -> bool {
-        let Ok(at) = self.search(n) else {
+    /// Adds a member if this layout can take it under the limits.
+    fn add(&mut self, member: &[u8], lim: &EncodingLimits) -> Added {
+        if self.is_strs() {
+            if self.str_position(member).is_some() {
+                return Added::Done(false);
+            }
+            if member.len() > SMALL_STRS_MAX_MEMBER || self.len() >= SMALL_STRS_MAX_ENTRIES {
+                return Added::Convert;
+            }
+            self.0.push(&[member]);
+            return Added::Done(true);
+        }
+        let Some(n) = parse_i64(member) else {
+            return Added::Convert;
+        };
+        if self.search(n).is_ok() {
+            return Added::Done(false);
+        }
+        if self.len() >= lim.set_max_intset_entries.min(INTSET_HARD_MAX) {
+            return Added::Convert;
+        }
+        Added::Done(self.insert_int(n))
+    }
+
+    /// Removes a member; returns whether it was there.
+    pub fn remove(&mut self, member: &[u8]) -> bool {
+        if self.is_strs() {
+            let Some(i) = self.str_position(member) else {
+                return false;
+            };
+            self.0.remove(i + 1, 1);
+            return true;
+        }
+        let Some(at) = parse_i64(member).and_then(|n| self.search(n).ok()) else {
             return false;
         };
         if self.len() == 1 {
@@ -141,15 +227,41 @@ impl IntSet {
         true
     }
 
-    /// Iterates in ascending order.
-    pub fn iter(&self) -> impl Iterator<Item = i64> + '_ {
+    /// The integers of an intset in ascending order (nothing for the
+    /// string layout).
+    fn ints(&self) -> impl Iterator<Item = i64> + '_ {
         let w = self.width();
-        self.0
-            .as_bytes()
-            .get(1..)
-            .unwrap_or_default()
-            .chunks_exact(w)
-            .filter_map(decode_int)
+        let data = if self.is_strs() {
+            &[][..]
+        } else {
+            self.0.as_bytes().get(1..).unwrap_or_default()
+        };
+        data.chunks_exact(w).filter_map(decode_int)
+    }
+
+    /// Every member as bytes, in this set's order (ascending for an
+    /// intset, insertion order for strings).
+    fn members(&self) -> Vec<Bytes> {
+        if self.is_strs() {
+            self.0.iter().skip(1).map(Bytes::copy_from_slice).collect()
+        } else {
+            self.ints().map(|n| Bytes::from(n.to_string())).collect()
+        }
+    }
+
+    /// The same members in the string layout, if they fit it.
+    fn to_strs(&self, extra: &[u8]) -> Option<SmallSet> {
+        let members = self.members();
+        if members.len() + 1 > SMALL_STRS_MAX_ENTRIES || extra.len() > SMALL_STRS_MAX_MEMBER {
+            return None;
+        }
+        let mut out = Vec::new();
+        PackedBuf::encode_into(&mut out, b"");
+        for m in &members {
+            PackedBuf::encode_into(&mut out, m);
+        }
+        PackedBuf::encode_into(&mut out, extra);
+        Some(SmallSet(PackedBuf::from_vec(out)))
     }
 
     /// Heap bytes owned.
@@ -158,15 +270,16 @@ impl IntSet {
     }
 }
 
-/// The general encoding's table.
+/// The general set representation.
 pub type SetTable = IndexSet<Bytes, RandomState>;
 
 /// A set value.
 #[derive(Debug, Clone)]
 pub enum SetValue {
-    /// Sorted integers (`OBJECT ENCODING` says `intset`).
-    Ints(IntSet),
-    /// Any members (`hashtable`).
+    /// A small set packed in one buffer: an intset (encoding `intset`) or
+    /// a few short strings (encoding `hashtable`, as Redis 7.0 names it).
+    Small(SmallSet),
+    /// A hash table (encoding `hashtable`).
     Hash(Box<SetTable>),
 }
 
@@ -176,26 +289,26 @@ impl PartialEq for SetValue {
     }
 }
 
-/// Redis's limit on intset sizes, whatever the configuration says.
+/// Redis's hard ceiling on intset size, whatever the configuration says.
 const INTSET_HARD_MAX: usize = 1 << 30;
 
 impl SetValue {
-    /// An empty set in the encoding Redis picks for a set whose first member
-    /// is `first` (`setTypeCreate`).
+    /// The empty set Redis creates for a first member: an intset when the
+    /// member is an integer, a hash table otherwise.
     pub fn for_first_member(first: &[u8]) -> Self {
         if parse_i64(first).is_some() {
-            SetValue::Ints(IntSet::new())
+            SetValue::Small(SmallSet::new())
         } else {
-            SetValue::Hash(Box::default())
+            SetValue::Small(SmallSet(PackedBuf::from_entries([&b""[..]])))
         }
     }
 
-    /// An empty intset (what Redis starts computed results from).
+    /// An empty intset.
     pub fn new_intset() -> Self {
-        SetValue::Ints(IntSet::new())
+        SetValue::Small(SmallSet::new())
     }
 
-    /// Builds a set by adding members one by one, as Redis would.
+    /// Builds a set adding members one by one, converting as Redis would.
     pub fn from_members(members: impl IntoIterator<Item = Bytes>, lim: &EncodingLimits) -> Self {
         let mut s = SetValue::new_intset();
         for m in members {
@@ -204,18 +317,24 @@ impl SetValue {
         s
     }
 
+    /// Whether Redis would report the `intset` encoding.
+    pub fn is_intset(&self) -> bool {
+        matches!(self, SetValue::Small(s) if !s.is_strs())
+    }
+
     /// The name `OBJECT ENCODING` reports.
     pub fn encoding(&self) -> &'static str {
-        match self {
-            SetValue::Ints(_) => "intset",
-            SetValue::Hash(_) => "hashtable",
+        if self.is_intset() {
+            "intset"
+        } else {
+            "hashtable"
         }
     }
 
     /// Number of members.
     pub fn len(&self) -> usize {
         match self {
-            SetValue::Ints(v) => v.len(),
+            SetValue::Small(v) => v.len(),
             SetValue::Hash(h) => h.len(),
         }
     }
@@ -225,52 +344,51 @@ impl SetValue {
         self.len() == 0
     }
 
-    fn convert(&mut self) {
-        if let SetValue::Ints(v) = self {
-            let mut h = SetTable::with_capacity_and_hasher(v.len(), RandomState::default());
-            h.extend(v.iter().map(|n| Bytes::from(n.to_string())));
-            *self = SetValue::Hash(Box::new(h));
-        }
+    fn to_table(small: &SmallSet, extra: Bytes) -> SetValue {
+        let mut h = SetTable::with_capacity_and_hasher(small.len() + 1, RandomState::default());
+        h.extend(small.members());
+        h.insert(extra);
+        SetValue::Hash(Box::new(h))
     }
 
     /// Adds a member; returns whether it was new.
     pub fn add(&mut self, member: Bytes, lim: &EncodingLimits) -> bool {
-        match self {
-            SetValue::Hash(h) => h.insert(member),
-            SetValue::Ints(v) => match parse_i64(&member) {
-                Some(n) => {
-                    if !v.insert(n) {
-                        return false;
-                    }
-                    if v.len() > lim.set_max_intset_entries.min(INTSET_HARD_MAX) {
-                        self.convert();
-                    }
-                    true
-                }
-                None => {
-                    self.convert();
-                    if let SetValue::Hash(h) = self {
-                        h.insert(member);
-                    }
-                    true
-                }
-            },
+        let small = match self {
+            SetValue::Hash(h) => return h.insert(member),
+            SetValue::Small(v) => v,
+        };
+        match small.add(&member, lim) {
+            Added::Done(new) => new,
+            Added::Convert => {
+                // An intset that met a string becomes a string set while
+                // small; anything that outgrows the packed limits becomes a
+                // table for good, as in Redis.
+                let outgrew_intset = !small.is_strs() && parse_i64(&member).is_some();
+                *self = match (outgrew_intset, small.is_strs()) {
+                    (false, false) => match small.to_strs(&member) {
+                        Some(strs) => SetValue::Small(strs),
+                        None => Self::to_table(small, member),
+                    },
+                    _ => Self::to_table(small, member),
+                };
+                true
+            }
         }
     }
 
-    /// Removes a member; returns whether it was present.
+    /// Removes a member; returns whether it was there.
     pub fn remove(&mut self, member: &[u8]) -> bool {
         match self {
             SetValue::Hash(h) => h.swap_remove(member),
-            SetValue::Ints(v) => parse_i64(member).is_some_and(|n| v.remove(n)),
+            SetValue::Small(v) => v.remove(member),
         }
     }
 
-    /// Whether a member is present.
+    /// Whether `member` is in the set.
     pub fn contains(&self, member: &[u8]) -> bool {
         match self {
             SetValue::Hash(h) => h.contains(member),
-            SetValue::Ints(v) => parse_i64(member).is_some_and(|n| v.search(n).is_ok()),
+            SetValue::Small(v) => v.contains(member),
         }
     }
 
@@ -278,13 +396,21 @@ impl SetValue {
     pub fn get_index(&self, i: usize) -> Option<Bytes> {
         match self {
             SetValue::Hash(h) => h.get_index(i).cloned(),
-            SetValue::Ints(v) => v.get(i).map(|n| Bytes::from(n.to_string())),
+            SetValue::Small(v) => v.get(i),
         }
     }
 
-    /// Iterates over the members (numeric order for an intset).
+    /// Iterates over the members (ascending for an intset).
     pub fn iter(&self) -> SetIter<'_> {
-        SetIter { set: self, pos: 0 }
+        let small = match self {
+            SetValue::Small(v) => v.members(),
+            SetValue::Hash(_) => Vec::new(),
+        };
+        SetIter {
+            set: self,
+            small: small.into_iter(),
+            pos: 0,
+        }
     }
 
     /// One `SSCAN` step over the hash-table encoding (see
@@ -300,7 +426,7 @@ impl SetValue {
     /// Approximate heap bytes.
     pub fn heap_size(&self) -> usize {
         match self {
-            SetValue::Ints(v) => v.heap_size(),
+            SetValue::Small(v) => v.heap_size(),
             SetValue::Hash(h) => h.iter().map(|m| m.len() + 24).sum(),
         }
     }
@@ -310,6 +436,9 @@ impl SetValue {
 #[derive(Debug)]
 pub struct SetIter<'a> {
     set: &'a SetValue,
+    /// A packed set's members, decoded once (walking a packed buffer by
+    /// index would be quadratic).
+    small: std::vec::IntoIter<Bytes>,
     pos: usize,
 }
 
@@ -317,13 +446,21 @@ impl Iterator for SetIter<'_> {
     type Item = Bytes;
 
     fn next(&mut self) -> Option<Bytes> {
-        let m = self.set.get_index(self.pos)?;
-        self.pos += 1;
-        Some(m)
+        match self.set {
+            SetValue::Small(_) => self.small.next(),
+            SetValue::Hash(h) => {
+                let m = h.get_index(self.pos).cloned()?;
+                self.pos += 1;
+                Some(m)
+            }
+        }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.set.len().saturating_sub(self.pos);
+        let n = match self.set {
+            SetValue::Small(_) => self.small.len(),
+            SetValue::Hash(h) => h.len().saturating_sub(self.pos),
+        };
         (n, Some(n))
     }
 }
@@ -386,7 +523,7 @@ mod tests {
                 } else {
                     let want: Vec<Bytes> = ints.iter().map(|n| Bytes::from(n.to_string())).collect();
                     prop_assert_eq!(&got, &want);
-                    if let SetValue::Ints(i) = &s {
+                    if let SetValue::Small(i) = &s {
                         let fits = i.len() * i.width() < crate::packed::INLINE_CAP;
                         prop_assert_eq!(fits, i.heap_size() == 0);
                         prop_assert!(ints.iter().all(|&n| width_for(n) <= i.width()));
@@ -397,6 +534,67 @@ mod tests {
                 }
             }
         }
+    }
+
+    proptest! {
+        /// Sets of strings stay packed (reported `hashtable`, as Redis 7.0
+        /// does) in insertion order until a member or the count outgrows
+        /// the packed limits, then become a table for good; membership
+        /// always matches a model.
+        #[test]
+        fn string_sets_match_a_model(
+            ops in proptest::collection::vec(
+                (0u8..4, 0usize..160, prop_oneof![8 => Just(4usize), 1 => Just(70usize)]),
+                0..400,
+            ),
+        ) {
+            let lim = EncodingLimits::default();
+            let mut s = SetValue::for_first_member(b"x");
+            let mut model: IndexSet<Vec<u8>> = IndexSet::new();
+            let mut table = false;
+            for (op, i, pad) in ops {
+                let m = format!("m{i:0>pad$}").into_bytes();
+                if op == 0 {
+                    prop_assert_eq!(s.remove(&m), model.shift_remove(&m));
+                } else {
+                    let new = model.insert(m.clone());
+                    if new && (m.len() > SMALL_STRS_MAX_MEMBER || model.len() > SMALL_STRS_MAX_ENTRIES) {
+                        table = true;
+                    }
+                    prop_assert_eq!(s.add(Bytes::from(m), &lim), new);
+                }
+                prop_assert_eq!(s.encoding(), "hashtable");
+                prop_assert_eq!(matches!(s, SetValue::Hash(_)), table);
+                prop_assert_eq!(s.len(), model.len());
+                let got: Vec<Vec<u8>> = s.iter().map(|b| b.to_vec()).collect();
+                if table {
+                    let got: BTreeSet<Vec<u8>> = got.into_iter().collect();
+                    prop_assert_eq!(got, model.iter().cloned().collect::<BTreeSet<_>>());
+                } else {
+                    prop_assert_eq!(&got, &model.iter().cloned().collect::<Vec<_>>());
+                }
+                for m in &model {
+                    prop_assert!(s.contains(m));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_intset_meeting_a_string_stays_packed_while_small() {
+        let lim = EncodingLimits::default();
+        let mut s = SetValue::new_intset();
+        for m in ["3", "1", "2"] {
+            s.add(Bytes::from(m), &lim);
+        }
+        assert_eq!(s.encoding(), "intset");
+        assert!(s.add(Bytes::from("a"), &lim));
+        assert_eq!(s.encoding(), "hashtable");
+        assert!(matches!(s, SetValue::Small(_)));
+        let got: Vec<Bytes> = s.iter().collect();
+        assert_eq!(got, ["1", "2", "3", "a"].map(Bytes::from).to_vec());
+        assert!(s.contains(b"2") && !s.add(Bytes::from("2"), &lim));
+        assert_eq!(std::mem::size_of::<SetValue>(), 24);
     }
 
     #[test]

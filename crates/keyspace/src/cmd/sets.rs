@@ -545,7 +545,7 @@ pub fn sscan(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
             }
         };
         let next = match s {
-            SetValue::Ints(_) => {
+            SetValue::Small(_) => {
                 for m in s.iter() {
                     push(m);
                 }
