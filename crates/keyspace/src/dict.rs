@@ -234,6 +234,32 @@ impl<V> Default for Dict<V> {
     }
 }
 
+impl<V: Clone> Clone for Dict<V> {
+    /// A copy laid out afresh in one array sized for its keys.
+    fn clone(&self) -> Self {
+        let mut out = Dict {
+            tables: [Table::empty(), Table::empty()],
+            rehash_at: None,
+            hasher: self.hasher,
+        };
+        if !self.is_empty() {
+            out.tables[0] = Table::with_buckets(self.len().next_power_of_two().max(MIN_BUCKETS));
+        }
+        for n in self.iter() {
+            let h = out.hash(n.key.bytes());
+            out.tables[0].push(
+                h,
+                Box::new(Node {
+                    next: None,
+                    key: n.key.clone(),
+                    val: n.val.clone(),
+                }),
+            );
+        }
+        out
+    }
+}
+
 impl<V> Dict<V> {
     /// An empty table (no allocation until the first insert).
     pub fn new() -> Self {
@@ -469,6 +495,38 @@ impl<V> Dict<V> {
         v as u64
     }
 
+    /// `count` distinct nodes chosen at random (all of them when `count`
+    /// reaches the length), in random order. A large share is sampled from
+    /// a listing; a small one is drawn node by node until enough distinct
+    /// ones turned up, as Redis does for SRANDMEMBER and HRANDFIELD.
+    pub fn sample_distinct(&self, rng: &mut impl Rng, count: usize) -> Vec<&Node<V>> {
+        let count = count.min(self.len());
+        let listing = |rng: &mut dyn rand::RngCore| {
+            let all: Vec<&Node<V>> = self.iter().collect();
+            rand::seq::index::sample(rng, all.len(), count)
+                .into_iter()
+                .filter_map(|i| all.get(i).copied())
+                .collect()
+        };
+        if count * 3 > self.len() {
+            return listing(rng);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::with_capacity(count);
+        // The bound only guards against a broken table.
+        for _ in 0..count.saturating_mul(64).max(1024) {
+            if out.len() >= count {
+                return out;
+            }
+            if let Some(n) = self.random(rng) {
+                if seen.insert(std::ptr::from_ref(n) as usize) {
+                    out.push(n);
+                }
+            }
+        }
+        listing(rng)
+    }
+
     /// A node chosen at random: a random non-empty bucket, then a random
     /// node of its chain (as Redis does; chains are short).
     pub fn random(&self, rng: &mut impl Rng) -> Option<&Node<V>> {
@@ -642,6 +700,11 @@ mod tests {
             let mut got: Vec<u32> = d.iter().map(|n| n.val).collect();
             got.sort_unstable();
             prop_assert_eq!(got, model.keys().copied().collect::<Vec<_>>());
+            let copy = d.clone();
+            prop_assert_eq!(copy.len(), model.len());
+            for k in model.keys() {
+                prop_assert_eq!(copy.get(&key(*k)).map(|n| n.val), Some(*k));
+            }
         }
 
         /// A key present for a whole scan is returned, whatever is added or

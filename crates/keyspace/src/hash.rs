@@ -5,18 +5,30 @@
 //! visible (HGETALL, HKEYS, HSCAN, HRANDFIELD), so [`HashValue`] keeps it
 //! the same way: insertion order with order-preserving deletes while
 //! compact (field and value entries in one [`PackedBuf`]), arbitrary order
-//! afterwards (a boxed `IndexMap`).
+//! afterwards (a boxed [`Dict`], the key table's compact chained hash table:
+//! fields up to 16 bytes inline in the node, values in exact-size boxes,
+//! both copied rather than kept as slices of a request buffer).
 
 use bytes::Bytes;
-use foldhash::fast::RandomState;
-use indexmap::IndexMap;
+use rand::Rng;
 
+use crate::dict::{Dict, KeyCell};
 use crate::packed::{Elem, Entries, PackedBuf};
 use crate::value::EncodingLimits;
-use crate::zset::scan_positions;
 
 /// The general encoding's table.
-pub type HashTable = IndexMap<Bytes, Bytes, RandomState>;
+pub type HashTable = Dict<Box<[u8]>>;
+
+/// Sets `field` in a table; returns whether it already existed.
+fn table_set(t: &mut HashTable, field: &[u8], value: &[u8]) -> bool {
+    let h = t.hash(field);
+    if let Some(n) = t.get_mut_hashed(h, field) {
+        n.val = Box::from(value);
+        return true;
+    }
+    t.insert_new_hashed(h, KeyCell::new(field, 0), Box::from(value));
+    false
+}
 
 /// A hash value.
 #[derive(Debug, Clone)]
@@ -132,7 +144,7 @@ impl HashValue {
             HashValue::Packed(p) => pairs(p)
                 .find(|(f, _)| *f == field)
                 .map(|(_, v)| Elem::Slice(v)),
-            HashValue::Table(t) => t.get(field).map(Elem::Shared),
+            HashValue::Table(t) => t.get(field).map(|n| Elem::Slice(&n.val)),
         }
     }
 
@@ -140,7 +152,7 @@ impl HashValue {
     pub fn contains(&self, field: &[u8]) -> bool {
         match self {
             HashValue::Packed(p) => pairs(p).any(|(f, _)| f == field),
-            HashValue::Table(t) => t.contains_key(field),
+            HashValue::Table(t) => t.get(field).is_some(),
         }
     }
 
@@ -148,9 +160,9 @@ impl HashValue {
     /// current order.
     fn convert(&mut self) {
         if let HashValue::Packed(p) = self {
-            let mut t = HashTable::with_capacity_and_hasher(p.count() / 2, RandomState::default());
+            let mut t = HashTable::new();
             for (f, v) in pairs(p) {
-                t.insert(Bytes::copy_from_slice(f), Bytes::copy_from_slice(v));
+                table_set(&mut t, f, v);
             }
             *self = HashValue::Table(Box::new(t));
         }
@@ -178,7 +190,7 @@ impl HashValue {
             self.convert();
         }
         match self {
-            HashValue::Table(t) => t.insert(field, value).is_some(),
+            HashValue::Table(t) => table_set(t, &field, &value),
             HashValue::Packed(p) => match packed_find(p, &field) {
                 Ok((_, start, end)) => {
                     let mut enc = Vec::with_capacity(value.len() + 2);
@@ -200,7 +212,7 @@ impl HashValue {
     /// Removes a field; returns whether it existed.
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match self {
-            HashValue::Table(t) => t.swap_remove(field).is_some(),
+            HashValue::Table(t) => t.remove(field).is_some(),
             HashValue::Packed(p) => match packed_find(p, field) {
                 Ok((fstart, _, end)) => {
                     p.splice_bytes(fstart, end, &[]);
@@ -220,49 +232,89 @@ impl HashValue {
         }
     }
 
-    /// The pair at position `i` of [`HashValue::iter`]'s order.
-    pub fn get_index(&self, i: usize) -> Option<(Elem<'_>, Elem<'_>)> {
+    /// A pair chosen at random: uniformly from a packed hash; from a
+    /// table by random bucket and then chain position, as Redis picks.
+    pub fn random_pair(&self, rng: &mut impl Rng) -> Option<(Elem<'_>, Elem<'_>)> {
         match self {
-            HashValue::Packed(p) => pairs(p)
-                .nth(i)
-                .map(|(f, v)| (Elem::Slice(f), Elem::Slice(v))),
+            HashValue::Packed(p) => {
+                let n = p.count() / 2;
+                if n == 0 {
+                    return None;
+                }
+                pairs(p)
+                    .nth(rng.gen_range(0..n))
+                    .map(|(f, v)| (Elem::Slice(f), Elem::Slice(v)))
+            }
             HashValue::Table(t) => t
-                .get_index(i)
-                .map(|(f, v)| (Elem::Shared(f), Elem::Shared(v))),
+                .random(rng)
+                .map(|n| (Elem::Slice(n.key.bytes()), Elem::Slice(&n.val))),
         }
     }
 
-    /// One `HSCAN` step over the hash-table encoding (see
-    /// [`scan_positions`]); returns the next cursor.
+    /// `count` distinct pairs chosen at random (all when `count` reaches
+    /// the length), in random order.
+    pub fn random_distinct(&self, rng: &mut impl Rng, count: usize) -> Vec<(Elem<'_>, Elem<'_>)> {
+        match self {
+            HashValue::Packed(p) => {
+                let all: Vec<(&[u8], &[u8])> = pairs(p).collect();
+                rand::seq::index::sample(rng, all.len(), count.min(all.len()))
+                    .into_iter()
+                    .filter_map(|i| all.get(i))
+                    .map(|&(f, v)| (Elem::Slice(f), Elem::Slice(v)))
+                    .collect()
+            }
+            HashValue::Table(t) => t
+                .sample_distinct(rng, count)
+                .into_iter()
+                .map(|n| (Elem::Slice(n.key.bytes()), Elem::Slice(&n.val)))
+                .collect(),
+        }
+    }
+
+    /// One `HSCAN` step over a table (Redis's cursor over buckets; a packed
+    /// hash is returned whole); returns the next cursor.
     pub fn scan(
         &self,
         cursor: u64,
         count: usize,
         mut visit: impl FnMut(Elem<'_>, Elem<'_>),
     ) -> u64 {
-        scan_positions(self.len(), cursor, count, |i| {
-            if let Some((k, v)) = self.get_index(i) {
-                visit(k, v);
+        let HashValue::Table(t) = self else {
+            self.iter().for_each(|(f, v)| visit(f, v));
+            return 0;
+        };
+        let mut cursor = cursor;
+        let mut visited = 0;
+        for _ in 0..count.saturating_mul(10).max(1) {
+            cursor = t.scan_step(cursor, |n| {
+                visited += 1;
+                visit(Elem::Slice(n.key.bytes()), Elem::Slice(&n.val));
+            });
+            if cursor == 0 || visited >= count {
+                break;
             }
-        })
+        }
+        cursor
     }
 
     /// Approximate heap bytes.
     pub fn heap_size(&self) -> usize {
         match self {
             HashValue::Packed(p) => p.heap_size(),
-            HashValue::Table(t) => t.iter().map(|(k, v)| k.len() + v.len() + 32).sum(),
+            HashValue::Table(t) => t
+                .iter()
+                .map(|n| n.key.bytes().len() + n.val.len() + 48)
+                .sum(),
         }
     }
 }
 
 /// Iterator over a hash's (field, value) pairs.
-#[derive(Debug, Clone)]
 pub enum HashIter<'a> {
     /// Over the compact encoding.
     Packed(Pairs<'a>),
     /// Over the hash table.
-    Table(indexmap::map::Iter<'a, Bytes, Bytes>),
+    Table(crate::dict::Iter<'a, Box<[u8]>>),
 }
 
 impl<'a> Iterator for HashIter<'a> {
@@ -271,7 +323,9 @@ impl<'a> Iterator for HashIter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             HashIter::Packed(p) => p.next().map(|(f, v)| (Elem::Slice(f), Elem::Slice(v))),
-            HashIter::Table(t) => t.next().map(|(f, v)| (Elem::Shared(f), Elem::Shared(v))),
+            HashIter::Table(t) => t
+                .next()
+                .map(|n| (Elem::Slice(n.key.bytes()), Elem::Slice(&n.val))),
         }
     }
 }
@@ -280,6 +334,7 @@ impl<'a> Iterator for HashIter<'a> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use rand::SeedableRng;
 
     #[derive(Debug, Clone)]
     enum Op {
@@ -312,7 +367,7 @@ mod tests {
                 ..EncodingLimits::default()
             };
             let mut h = HashValue::new();
-            let mut model: IndexMap<Vec<u8>, Vec<u8>> = IndexMap::new();
+            let mut model: indexmap::IndexMap<Vec<u8>, Vec<u8>> = indexmap::IndexMap::new();
             let mut table = false;
             for op in ops {
                 match op {
@@ -355,9 +410,22 @@ mod tests {
                     let want: Vec<_> = model.clone().into_iter().collect();
                     prop_assert_eq!(&got, &want);
                 }
-                for (i, pair) in got.iter().enumerate() {
-                    let at = h.get_index(i).map(|(f, v)| (f.to_vec(), v.to_vec()));
-                    prop_assert_eq!(at.as_ref(), Some(pair));
+                let mut rng = rand::rngs::SmallRng::seed_from_u64(got.len() as u64);
+                let n = got.len().saturating_sub(1);
+                let mut picked: Vec<(Vec<u8>, Vec<u8>)> = h
+                    .random_distinct(&mut rng, n)
+                    .into_iter()
+                    .map(|(f, v)| (f.to_vec(), v.to_vec()))
+                    .collect();
+                prop_assert_eq!(picked.len(), n);
+                picked.sort();
+                picked.dedup();
+                prop_assert_eq!(picked.len(), n);
+                for pair in &picked {
+                    prop_assert!(got.contains(pair));
+                }
+                if let Some((f, v)) = h.random_pair(&mut rng) {
+                    prop_assert!(got.contains(&(f.to_vec(), v.to_vec())));
                 }
                 for f in 0..12u8 {
                     let field = format!("f{f}").into_bytes();

@@ -7,13 +7,12 @@
 //! several times what the members do.
 
 use bytes::Bytes;
-use foldhash::fast::RandomState;
-use indexmap::IndexSet;
+use rand::Rng;
 
+use crate::dict::{Dict, KeyCell};
 use crate::numeric::parse_i64;
 use crate::packed::PackedBuf;
 use crate::value::EncodingLimits;
-use crate::zset::scan_positions;
 
 /// Most members a set of strings keeps packed. Redis 7.0 reports such a
 /// set as `hashtable` and so does replikv: the packed form is invisible to
@@ -270,8 +269,21 @@ impl SmallSet {
     }
 }
 
-/// The general set representation.
-pub type SetTable = IndexSet<Bytes, RandomState>;
+/// The general set representation: the key table's compact chained hash
+/// table with no payload, so a member of up to 16 bytes costs one 32-byte
+/// node and a bucket pointer (members are copied, never kept as slices of
+/// a request buffer).
+pub type SetTable = Dict<()>;
+
+/// Adds `m` to a table; returns whether it was new.
+fn table_insert(t: &mut SetTable, m: &[u8]) -> bool {
+    let h = t.hash(m);
+    if t.get_hashed(h, m).is_some() {
+        return false;
+    }
+    t.insert_new_hashed(h, KeyCell::new(m, 0), ());
+    true
+}
 
 /// A set value.
 #[derive(Debug, Clone)]
@@ -345,16 +357,18 @@ impl SetValue {
     }
 
     fn to_table(small: &SmallSet, extra: Bytes) -> SetValue {
-        let mut h = SetTable::with_capacity_and_hasher(small.len() + 1, RandomState::default());
-        h.extend(small.members());
-        h.insert(extra);
+        let mut h = SetTable::new();
+        for m in small.members() {
+            table_insert(&mut h, &m);
+        }
+        table_insert(&mut h, &extra);
         SetValue::Hash(Box::new(h))
     }
 
     /// Adds a member; returns whether it was new.
     pub fn add(&mut self, member: Bytes, lim: &EncodingLimits) -> bool {
         let small = match self {
-            SetValue::Hash(h) => return h.insert(member),
+            SetValue::Hash(h) => return table_insert(h, &member),
             SetValue::Small(v) => v,
         };
         match small.add(&member, lim) {
@@ -379,7 +393,7 @@ impl SetValue {
     /// Removes a member; returns whether it was there.
     pub fn remove(&mut self, member: &[u8]) -> bool {
         match self {
-            SetValue::Hash(h) => h.swap_remove(member),
+            SetValue::Hash(h) => h.remove(member).is_some(),
             SetValue::Small(v) => v.remove(member),
         }
     }
@@ -387,81 +401,97 @@ impl SetValue {
     /// Whether `member` is in the set.
     pub fn contains(&self, member: &[u8]) -> bool {
         match self {
-            SetValue::Hash(h) => h.contains(member),
+            SetValue::Hash(h) => h.get(member).is_some(),
             SetValue::Small(v) => v.contains(member),
         }
     }
 
-    /// The member at position `i` of [`SetValue::iter`]'s order.
-    pub fn get_index(&self, i: usize) -> Option<Bytes> {
+    /// A member chosen at random: uniformly from a packed set; from a
+    /// table by random bucket and then chain position, as Redis picks.
+    pub fn random_member(&self, rng: &mut impl Rng) -> Option<Bytes> {
         match self {
-            SetValue::Hash(h) => h.get_index(i).cloned(),
-            SetValue::Small(v) => v.get(i),
+            SetValue::Small(v) => {
+                let n = v.len();
+                if n == 0 {
+                    return None;
+                }
+                v.get(rng.gen_range(0..n))
+            }
+            SetValue::Hash(h) => h.random(rng).map(|n| Bytes::copy_from_slice(n.key.bytes())),
+        }
+    }
+
+    /// `count` distinct members chosen at random (`count < len`), in
+    /// random order.
+    pub fn random_distinct(&self, rng: &mut impl Rng, count: usize) -> Vec<Bytes> {
+        match self {
+            SetValue::Hash(h) => h
+                .sample_distinct(rng, count)
+                .into_iter()
+                .map(|n| Bytes::copy_from_slice(n.key.bytes()))
+                .collect(),
+            SetValue::Small(v) => rand::seq::index::sample(rng, v.len(), count.min(v.len()))
+                .into_iter()
+                .filter_map(|i| v.get(i))
+                .collect(),
         }
     }
 
     /// Iterates over the members (ascending for an intset).
     pub fn iter(&self) -> SetIter<'_> {
-        let small = match self {
-            SetValue::Small(v) => v.members(),
-            SetValue::Hash(_) => Vec::new(),
-        };
-        SetIter {
-            set: self,
-            small: small.into_iter(),
-            pos: 0,
+        match self {
+            SetValue::Small(v) => SetIter::Small(v.members().into_iter()),
+            SetValue::Hash(h) => SetIter::Table(h.iter()),
         }
     }
 
-    /// One `SSCAN` step over the hash-table encoding (see
-    /// [`scan_positions`]); returns the next cursor.
+    /// One `SSCAN` step over a table (Redis's cursor over buckets; a
+    /// packed set is returned whole by the caller); returns the next cursor.
     pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(Bytes)) -> u64 {
-        scan_positions(self.len(), cursor, count, |i| {
-            if let Some(m) = self.get_index(i) {
-                visit(m);
+        let SetValue::Hash(h) = self else {
+            self.iter().for_each(visit);
+            return 0;
+        };
+        let mut cursor = cursor;
+        let mut visited = 0;
+        for _ in 0..count.saturating_mul(10).max(1) {
+            cursor = h.scan_step(cursor, |n| {
+                visited += 1;
+                visit(Bytes::copy_from_slice(n.key.bytes()));
+            });
+            if cursor == 0 || visited >= count {
+                break;
             }
-        })
+        }
+        cursor
     }
 
     /// Approximate heap bytes.
     pub fn heap_size(&self) -> usize {
         match self {
             SetValue::Small(v) => v.heap_size(),
-            SetValue::Hash(h) => h.iter().map(|m| m.len() + 24).sum(),
+            SetValue::Hash(h) => h.iter().map(|n| n.key.bytes().len() + 40).sum(),
         }
     }
 }
 
 /// Iterator over a set's members.
-#[derive(Debug)]
-pub struct SetIter<'a> {
-    set: &'a SetValue,
+pub enum SetIter<'a> {
     /// A packed set's members, decoded once (walking a packed buffer by
     /// index would be quadratic).
-    small: std::vec::IntoIter<Bytes>,
-    pos: usize,
+    Small(std::vec::IntoIter<Bytes>),
+    /// A table's nodes.
+    Table(crate::dict::Iter<'a, ()>),
 }
 
 impl Iterator for SetIter<'_> {
     type Item = Bytes;
 
     fn next(&mut self) -> Option<Bytes> {
-        match self.set {
-            SetValue::Small(_) => self.small.next(),
-            SetValue::Hash(h) => {
-                let m = h.get_index(self.pos).cloned()?;
-                self.pos += 1;
-                Some(m)
-            }
+        match self {
+            SetIter::Small(it) => it.next(),
+            SetIter::Table(it) => it.next().map(|n| Bytes::copy_from_slice(n.key.bytes())),
         }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = match self.set {
-            SetValue::Small(_) => self.small.len(),
-            SetValue::Hash(h) => h.len().saturating_sub(self.pos),
-        };
-        (n, Some(n))
     }
 }
 
@@ -550,7 +580,7 @@ mod tests {
         ) {
             let lim = EncodingLimits::default();
             let mut s = SetValue::for_first_member(b"x");
-            let mut model: IndexSet<Vec<u8>> = IndexSet::new();
+            let mut model: indexmap::IndexSet<Vec<u8>> = indexmap::IndexSet::new();
             let mut table = false;
             for (op, i, pad) in ops {
                 let m = format!("m{i:0>pad$}").into_bytes();

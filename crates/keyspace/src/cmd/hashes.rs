@@ -6,9 +6,8 @@ use resp_codec::Frame;
 
 use crate::call::{reply, Call, Propagate};
 use crate::cmd::common::{
-    as_hash, bulk, delete, distinct_indexes, done, empty_scan, get_long, get_range_long,
-    pairs_reply, parse_cursor, parse_scan_opts, peek, random_indexes, read, scan_reply, store,
-    to_usize, word, write, Res,
+    as_hash, bulk, delete, done, empty_scan, get_long, get_range_long, pairs_reply, parse_cursor,
+    parse_scan_opts, peek, read, scan_reply, store, to_usize, word, write, Res,
 };
 use crate::hash::HashValue;
 use crate::keyspace::Keyspace;
@@ -244,19 +243,13 @@ pub fn hincrbyfloat(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
 pub fn hrandfield(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     done((|| -> Res {
         let key = c.arg(1);
+        let mut rng = ks.rng().clone();
         if c.argc() < 3 {
-            let len = match as_hash(read(ks, c, key))? {
+            let field = match as_hash(read(ks, c, key))? {
                 None => return Ok(reply::nil()),
-                Some(h) => h.len(),
+                Some(h) => h.random_pair(&mut rng).map(|(f, _)| f.to_bytes()),
             };
-            let i = random_indexes(ks, len, 1);
-            let field = match peek(ks, c, key) {
-                Some(Value::Hash(h)) => i
-                    .first()
-                    .and_then(|&i| h.get_index(i))
-                    .map(|(f, _)| f.to_bytes()),
-                _ => None,
-            };
+            *ks.rng() = rng;
             return Ok(field.map_or_else(reply::nil, Frame::Bulk));
         }
         let l = get_range_long(c.arg(2), -i64::MAX, i64::MAX, None)?;
@@ -275,21 +268,33 @@ pub fn hrandfield(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         if count == 0 {
             return Ok(Frame::Array(Vec::new()));
         }
-        let indexes = if l < 0 || count == 1 {
-            random_indexes(ks, len, count)
-        } else if count >= len {
-            (0..len).collect()
-        } else {
-            distinct_indexes(ks, len, count)
-        };
         let Some(Value::Hash(h)) = peek(ks, c, key) else {
             return Ok(Frame::Array(Vec::new()));
         };
-        let picked = indexes.into_iter().filter_map(|i| h.get_index(i));
-        Ok(if withvalues {
-            pairs_reply(c, picked.map(|(f, v)| (bulk(&f), bulk(&v))).collect())
+        let picked: Vec<(Frame, Frame)> = if l < 0 || count == 1 {
+            // No preallocation: an absurd count grows the reply as
+            // Redis's does.
+            let mut out = Vec::new();
+            for _ in 0..count {
+                match h.random_pair(&mut rng) {
+                    Some((f, v)) => out.push((bulk(&f), bulk(&v))),
+                    None => break,
+                }
+            }
+            out
+        } else if count >= len {
+            h.iter().map(|(f, v)| (bulk(&f), bulk(&v))).collect()
         } else {
-            Frame::Array(picked.map(|(f, _)| bulk(&f)).collect())
+            h.random_distinct(&mut rng, count)
+                .into_iter()
+                .map(|(f, v)| (bulk(&f), bulk(&v)))
+                .collect()
+        };
+        *ks.rng() = rng;
+        Ok(if withvalues {
+            pairs_reply(c, picked)
+        } else {
+            Frame::Array(picked.into_iter().map(|(f, _)| f).collect())
         })
     })())
 }

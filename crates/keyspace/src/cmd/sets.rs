@@ -7,9 +7,8 @@ use resp_codec::Frame;
 
 use crate::call::{reply, Call, Propagate};
 use crate::cmd::common::{
-    as_set, delete, distinct_indexes, done, empty_scan, get_positive_long, get_range_long,
-    parse_cursor, parse_scan_opts, peek, random_indexes, read, scan_reply, store, to_usize, word,
-    write, Res,
+    as_set, delete, done, empty_scan, get_positive_long, get_range_long, parse_cursor,
+    parse_scan_opts, peek, read, scan_reply, store, to_usize, word, write, Res,
 };
 use crate::keyspace::Keyspace;
 use crate::set::SetValue;
@@ -387,19 +386,19 @@ pub fn spop(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
             n if n > 3 => return Err(reply::syntax()),
             _ => {}
         }
-        let len = match as_set(write(ks, c, key))? {
-            None => return Ok(reply::nil()),
-            Some(s) => s.len(),
+        let mut rng = ks.rng().clone();
+        let picked = match as_set(write(ks, c, key))? {
+            None => None,
+            Some(s) => s.random_member(&mut rng).map(|m| {
+                s.remove(&m);
+                (m, s.is_empty())
+            }),
         };
-        let i = random_indexes(ks, len, 1).first().copied().unwrap_or(0);
-        let Some(s) = as_set(write(ks, c, key))? else {
+        *ks.rng() = rng;
+        let Some((m, emptied)) = picked else {
             return Ok(reply::nil());
         };
-        let Some(m) = s.get_index(i) else {
-            return Ok(reply::nil());
-        };
-        s.remove(&m);
-        if s.is_empty() {
+        if emptied {
             delete(ks, c, key);
         }
         ks.add_dirty(1);
@@ -438,26 +437,23 @@ fn spop_count(ks: &mut Keyspace, c: &mut Call<'_>) -> Res {
     let remaining = size - count;
     let srem = |m: &Bytes| vec![word("SREM"), c.arg_bytes(1), m.clone()];
     let mut popped = Vec::with_capacity(count);
+    let mut rng = ks.rng().clone();
     if remaining * SPOP_MOVE_STRATEGY_MUL > count {
-        for _ in 0..count {
-            let len = match as_set(write(ks, c, key))? {
-                Some(s) => s.len(),
-                None => break,
-            };
-            let i = random_indexes(ks, len, 1).first().copied().unwrap_or(0);
-            if let Some(s) = as_set(write(ks, c, key))? {
-                if let Some(m) = s.get_index(i) {
-                    s.remove(&m);
-                    popped.push(m);
-                }
+        if let Some(s) = as_set(write(ks, c, key))? {
+            for _ in 0..count {
+                let Some(m) = s.random_member(&mut rng) else {
+                    break;
+                };
+                s.remove(&m);
+                popped.push(m);
             }
         }
+        *ks.rng() = rng;
     } else {
-        let keep_idx = distinct_indexes(ks, size, remaining);
         let Some(Value::Set(s)) = peek(ks, c, key) else {
             return Ok(Frame::Set(Vec::new()));
         };
-        let kept: Vec<Bytes> = keep_idx.iter().filter_map(|&i| s.get_index(i)).collect();
+        let kept = s.random_distinct(&mut rng, remaining);
         let mut old = s.clone();
         let mut fresh: Option<SetValue> = None;
         for m in kept {
@@ -467,6 +463,7 @@ fn spop_count(ks: &mut Keyspace, c: &mut Call<'_>) -> Res {
                 .add(m, &lim);
         }
         popped.extend(old.iter());
+        *ks.rng() = rng;
         if let Some(fresh) = fresh {
             store_keep_ttl(ks, c, key, fresh);
         }
@@ -489,16 +486,13 @@ pub fn srandmember(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         if c.argc() > 3 {
             return Err(reply::syntax());
         }
+        let mut rng = ks.rng().clone();
         if c.argc() == 2 {
-            let len = match as_set(read(ks, c, key))? {
+            let m = match as_set(read(ks, c, key))? {
                 None => return Ok(reply::nil()),
-                Some(s) => s.len(),
+                Some(s) => s.random_member(&mut rng),
             };
-            let i = random_indexes(ks, len, 1).first().copied().unwrap_or(0);
-            let m = match peek(ks, c, key) {
-                Some(Value::Set(s)) => s.get_index(i),
-                _ => None,
-            };
+            *ks.rng() = rng;
             return Ok(m.map_or_else(reply::nil, Frame::Bulk));
         }
         let l = get_range_long(c.arg(2), -i64::MAX, i64::MAX, None)?;
@@ -510,23 +504,27 @@ pub fn srandmember(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         if count == 0 {
             return Ok(Frame::Array(Vec::new()));
         }
-        let indexes = if l < 0 || count == 1 {
-            random_indexes(ks, size, count)
-        } else if count >= size {
-            (0..size).collect()
-        } else {
-            distinct_indexes(ks, size, count)
-        };
         let Some(Value::Set(s)) = peek(ks, c, key) else {
             return Ok(Frame::Array(Vec::new()));
         };
-        Ok(Frame::Array(
-            indexes
-                .into_iter()
-                .filter_map(|i| s.get_index(i))
-                .map(Frame::Bulk)
-                .collect(),
-        ))
+        let members: Vec<Bytes> = if l < 0 || count == 1 {
+            // No preallocation: an absurd count grows the reply as
+            // Redis's does.
+            let mut out = Vec::new();
+            for _ in 0..count {
+                match s.random_member(&mut rng) {
+                    Some(m) => out.push(m),
+                    None => break,
+                }
+            }
+            out
+        } else if count >= size {
+            s.iter().collect()
+        } else {
+            s.random_distinct(&mut rng, count)
+        };
+        *ks.rng() = rng;
+        Ok(Frame::Array(members.into_iter().map(Frame::Bulk).collect()))
     })())
 }
 
