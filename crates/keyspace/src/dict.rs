@@ -107,26 +107,84 @@ impl KeyCell {
     }
 }
 
-type Link<V> = Option<Box<Node<V>>>;
+/// What a [`Dict`] needs of its keys: their bytes.
+pub trait DictKey {
+    /// The key's bytes.
+    fn bytes(&self) -> &[u8];
+}
+
+impl DictKey for KeyCell {
+    fn bytes(&self) -> &[u8] {
+        KeyCell::bytes(self)
+    }
+}
+
+/// Longest member a [`Member`] stores inline.
+pub const MEMBER_INLINE: usize = 22;
+
+/// A key without metadata, for tables inside values (set members, hash
+/// fields): the whole 24 bytes go to inline storage, so members of up to
+/// [`MEMBER_INLINE`] bytes need no allocation of their own.
+#[derive(Debug, Clone)]
+pub enum Member {
+    /// A short member stored in place.
+    Inline {
+        /// Bytes used in `buf`.
+        len: u8,
+        /// The member, `len` bytes of it.
+        buf: [u8; MEMBER_INLINE],
+    },
+    /// A longer member in its own exact-size allocation.
+    Heap(Box<[u8]>),
+}
+
+impl Member {
+    /// A member holding a copy of `bytes`.
+    pub fn new(bytes: &[u8]) -> Self {
+        if bytes.len() <= MEMBER_INLINE {
+            let mut buf = [0u8; MEMBER_INLINE];
+            if let Some(dst) = buf.get_mut(..bytes.len()) {
+                dst.copy_from_slice(bytes);
+            }
+            Member::Inline {
+                len: bytes.len() as u8,
+                buf,
+            }
+        } else {
+            Member::Heap(Box::from(bytes))
+        }
+    }
+}
+
+impl DictKey for Member {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Member::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or_default(),
+            Member::Heap(b) => b,
+        }
+    }
+}
+
+type Link<V, K> = Option<Box<Node<V, K>>>;
 
 /// One stored key with its payload.
 #[derive(Debug)]
-pub struct Node<V> {
-    next: Link<V>,
-    /// The key and its metadata.
-    pub key: KeyCell,
+pub struct Node<V, K = KeyCell> {
+    next: Link<V, K>,
+    /// The key (and, for a [`KeyCell`], its metadata).
+    pub key: K,
     /// The caller's payload.
     pub val: V,
 }
 
 /// A bucket array; empty (no allocation) or a power of two long.
 #[derive(Debug)]
-struct Table<V> {
-    buckets: Vec<Link<V>>,
+struct Table<V, K> {
+    buckets: Vec<Link<V, K>>,
     used: usize,
 }
 
-impl<V> Table<V> {
+impl<V, K: DictKey> Table<V, K> {
     fn empty() -> Self {
         Table {
             buckets: Vec::new(),
@@ -144,7 +202,7 @@ impl<V> Table<V> {
         self.buckets.len().wrapping_sub(1)
     }
 
-    fn find(&self, h: u64, key: &[u8]) -> Option<&Node<V>> {
+    fn find(&self, h: u64, key: &[u8]) -> Option<&Node<V, K>> {
         let mut cur = self.buckets.get(h as usize & self.mask())?.as_deref();
         while let Some(node) = cur {
             if node.key.bytes() == key {
@@ -155,7 +213,7 @@ impl<V> Table<V> {
         None
     }
 
-    fn find_mut(&mut self, h: u64, key: &[u8]) -> Option<&mut Node<V>> {
+    fn find_mut(&mut self, h: u64, key: &[u8]) -> Option<&mut Node<V, K>> {
         let i = h as usize & self.mask();
         let mut cur = self.buckets.get_mut(i)?.as_deref_mut();
         while let Some(node) = cur {
@@ -167,7 +225,7 @@ impl<V> Table<V> {
         None
     }
 
-    fn push(&mut self, h: u64, mut node: Box<Node<V>>) {
+    fn push(&mut self, h: u64, mut node: Box<Node<V, K>>) {
         if self.buckets.is_empty() {
             self.buckets.resize_with(MIN_BUCKETS, || None);
         }
@@ -180,7 +238,7 @@ impl<V> Table<V> {
         self.used += 1;
     }
 
-    fn unlink(&mut self, h: u64, key: &[u8]) -> Option<Box<Node<V>>> {
+    fn unlink(&mut self, h: u64, key: &[u8]) -> Option<Box<Node<V, K>>> {
         let i = h as usize & self.mask();
         let mut link = self.buckets.get_mut(i)?;
         loop {
@@ -196,7 +254,7 @@ impl<V> Table<V> {
     }
 }
 
-impl<V> Drop for Table<V> {
+impl<V, K> Drop for Table<V, K> {
     /// Unlinks chains iteratively so that dropping a long chain cannot
     /// recurse deeply.
     fn drop(&mut self) {
@@ -216,15 +274,15 @@ const MIN_BUCKETS: usize = 4;
 
 /// A hash table from byte-string keys to `V`, resized incrementally.
 #[derive(Debug)]
-pub struct Dict<V> {
+pub struct Dict<V, K = KeyCell> {
     /// `tables[0]` is the current table; while resizing, `tables[1]` is the
     /// new one and buckets below `rehash_at` of `tables[0]` are already empty.
-    tables: [Table<V>; 2],
+    tables: [Table<V, K>; 2],
     rehash_at: Option<usize>,
     hasher: RandomState,
 }
 
-impl<V> Default for Dict<V> {
+impl<V, K: DictKey> Default for Dict<V, K> {
     fn default() -> Self {
         Dict {
             tables: [Table::empty(), Table::empty()],
@@ -234,7 +292,7 @@ impl<V> Default for Dict<V> {
     }
 }
 
-impl<V: Clone> Clone for Dict<V> {
+impl<V: Clone, K: DictKey + Clone> Clone for Dict<V, K> {
     /// A copy laid out afresh in one array sized for its keys.
     fn clone(&self) -> Self {
         let mut out = Dict {
@@ -260,7 +318,7 @@ impl<V: Clone> Clone for Dict<V> {
     }
 }
 
-impl<V> Dict<V> {
+impl<V, K: DictKey> Dict<V, K> {
     /// An empty table (no allocation until the first insert).
     pub fn new() -> Self {
         Self::default()
@@ -293,12 +351,12 @@ impl<V> Dict<V> {
     }
 
     /// The node stored under `key`.
-    pub fn get(&self, key: &[u8]) -> Option<&Node<V>> {
+    pub fn get(&self, key: &[u8]) -> Option<&Node<V, K>> {
         self.get_hashed(self.hash(key), key)
     }
 
     /// [`Dict::get`] with the key's [`Dict::hash`] already computed.
-    pub fn get_hashed(&self, h: u64, key: &[u8]) -> Option<&Node<V>> {
+    pub fn get_hashed(&self, h: u64, key: &[u8]) -> Option<&Node<V, K>> {
         let [t0, t1] = &self.tables;
         if let Some(n) = t0.find(h, key) {
             return Some(n);
@@ -310,12 +368,12 @@ impl<V> Dict<V> {
     }
 
     /// The node stored under `key`, mutably.
-    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Node<V>> {
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Node<V, K>> {
         self.get_mut_hashed(self.hash(key), key)
     }
 
     /// [`Dict::get_mut`] with the key's [`Dict::hash`] already computed.
-    pub fn get_mut_hashed(&mut self, h: u64, key: &[u8]) -> Option<&mut Node<V>> {
+    pub fn get_mut_hashed(&mut self, h: u64, key: &[u8]) -> Option<&mut Node<V, K>> {
         let rehashing = self.rehash_at.is_some();
         let [t0, t1] = &mut self.tables;
         if let Some(n) = t0.find_mut(h, key) {
@@ -329,13 +387,13 @@ impl<V> Dict<V> {
 
     /// Inserts a key known to be absent (the caller checked with
     /// [`Dict::get`]).
-    pub fn insert_new(&mut self, key: KeyCell, val: V) {
+    pub fn insert_new(&mut self, key: K, val: V) {
         let h = self.hash(key.bytes());
         self.insert_new_hashed(h, key, val);
     }
 
     /// [`Dict::insert_new`] with the key's [`Dict::hash`] already computed.
-    pub fn insert_new_hashed(&mut self, h: u64, key: KeyCell, val: V) {
+    pub fn insert_new_hashed(&mut self, h: u64, key: K, val: V) {
         self.rehash_steps(STEP_BUCKETS);
         self.grow_if_needed();
         let node = Box::new(Node {
@@ -349,7 +407,7 @@ impl<V> Dict<V> {
     }
 
     /// Removes `key`; returns its cell and payload.
-    pub fn remove(&mut self, key: &[u8]) -> Option<(KeyCell, V)> {
+    pub fn remove(&mut self, key: &[u8]) -> Option<(K, V)> {
         self.rehash_steps(STEP_BUCKETS);
         let h = self.hash(key);
         let rehashing = self.rehash_at.is_some();
@@ -445,7 +503,7 @@ impl<V> Dict<V> {
     }
 
     /// Iterates over every node.
-    pub fn iter(&self) -> Iter<'_, V> {
+    pub fn iter(&self) -> Iter<'_, V, K> {
         Iter {
             dict: self,
             table: 0,
@@ -456,12 +514,12 @@ impl<V> Dict<V> {
 
     /// One `SCAN` step: visits every node of the bucket(s) the cursor names
     /// and returns the next cursor (0 when the scan is complete).
-    pub fn scan_step(&self, cursor: u64, mut visit: impl FnMut(&Node<V>)) -> u64 {
+    pub fn scan_step(&self, cursor: u64, mut visit: impl FnMut(&Node<V, K>)) -> u64 {
         if self.is_empty() {
             return 0;
         }
         let mut v = cursor as usize;
-        let visit_bucket = |t: &Table<V>, i: usize, visit: &mut dyn FnMut(&Node<V>)| {
+        let visit_bucket = |t: &Table<V, K>, i: usize, visit: &mut dyn FnMut(&Node<V, K>)| {
             let mut cur = t.buckets.get(i & t.mask()).and_then(|s| s.as_deref());
             while let Some(n) = cur {
                 visit(n);
@@ -499,10 +557,10 @@ impl<V> Dict<V> {
     /// reaches the length), in random order. A large share is sampled from
     /// a listing; a small one is drawn node by node until enough distinct
     /// ones turned up, as Redis does for SRANDMEMBER and HRANDFIELD.
-    pub fn sample_distinct(&self, rng: &mut impl Rng, count: usize) -> Vec<&Node<V>> {
+    pub fn sample_distinct(&self, rng: &mut impl Rng, count: usize) -> Vec<&Node<V, K>> {
         let count = count.min(self.len());
         let listing = |rng: &mut dyn rand::RngCore| {
-            let all: Vec<&Node<V>> = self.iter().collect();
+            let all: Vec<&Node<V, K>> = self.iter().collect();
             rand::seq::index::sample(rng, all.len(), count)
                 .into_iter()
                 .filter_map(|i| all.get(i).copied())
@@ -529,7 +587,7 @@ impl<V> Dict<V> {
 
     /// A node chosen at random: a random non-empty bucket, then a random
     /// node of its chain (as Redis does; chains are short).
-    pub fn random(&self, rng: &mut impl Rng) -> Option<&Node<V>> {
+    pub fn random(&self, rng: &mut impl Rng) -> Option<&Node<V, K>> {
         if self.is_empty() {
             return None;
         }
@@ -577,17 +635,17 @@ fn next_cursor(v: usize, m: usize) -> usize {
 }
 
 /// Iterator over a [`Dict`]'s nodes.
-pub struct Iter<'a, V> {
-    dict: &'a Dict<V>,
+pub struct Iter<'a, V, K = KeyCell> {
+    dict: &'a Dict<V, K>,
     table: usize,
     bucket: usize,
-    node: Option<&'a Node<V>>,
+    node: Option<&'a Node<V, K>>,
 }
 
-impl<'a, V> Iterator for Iter<'a, V> {
-    type Item = &'a Node<V>;
+impl<'a, V, K> Iterator for Iter<'a, V, K> {
+    type Item = &'a Node<V, K>;
 
-    fn next(&mut self) -> Option<&'a Node<V>> {
+    fn next(&mut self) -> Option<&'a Node<V, K>> {
         loop {
             if let Some(n) = self.node {
                 self.node = n.next.as_deref();
@@ -625,6 +683,11 @@ mod tests {
         // link, the key cell and the payload, with nothing else.
         assert_eq!(std::mem::size_of::<KeyCell>(), 24);
         assert_eq!(std::mem::size_of::<Node<[u64; 4]>>(), 64);
+        assert_eq!(std::mem::size_of::<Member>(), 24);
+        assert_eq!(std::mem::size_of::<Node<(), Member>>(), 32);
+        for m in [&b""[..], &[1u8; MEMBER_INLINE], &[2u8; MEMBER_INLINE + 1]] {
+            assert_eq!(Member::new(m).bytes(), m);
+        }
     }
 
     #[test]

@@ -6,18 +6,18 @@
 //! the same way: insertion order with order-preserving deletes while
 //! compact (field and value entries in one [`PackedBuf`]), arbitrary order
 //! afterwards (a boxed [`Dict`], the key table's compact chained hash table:
-//! fields up to 16 bytes inline in the node, values in exact-size boxes,
+//! fields up to 22 bytes inline in the node, values in exact-size boxes,
 //! both copied rather than kept as slices of a request buffer).
 
 use bytes::Bytes;
 use rand::Rng;
 
-use crate::dict::{Dict, KeyCell};
+use crate::dict::{Dict, DictKey, Member};
 use crate::packed::{Elem, Entries, PackedBuf};
 use crate::value::EncodingLimits;
 
 /// The general encoding's table.
-pub type HashTable = Dict<Box<[u8]>>;
+pub type HashTable = Dict<Box<[u8]>, Member>;
 
 /// Sets `field` in a table; returns whether it already existed.
 fn table_set(t: &mut HashTable, field: &[u8], value: &[u8]) -> bool {
@@ -26,7 +26,7 @@ fn table_set(t: &mut HashTable, field: &[u8], value: &[u8]) -> bool {
         n.val = Box::from(value);
         return true;
     }
-    t.insert_new_hashed(h, KeyCell::new(field, 0), Box::from(value));
+    t.insert_new_hashed(h, Member::new(field), Box::from(value));
     false
 }
 
@@ -314,7 +314,7 @@ pub enum HashIter<'a> {
     /// Over the compact encoding.
     Packed(Pairs<'a>),
     /// Over the hash table.
-    Table(crate::dict::Iter<'a, Box<[u8]>>),
+    Table(crate::dict::Iter<'a, Box<[u8]>, Member>),
 }
 
 impl<'a> Iterator for HashIter<'a> {
