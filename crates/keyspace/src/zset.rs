@@ -1,18 +1,22 @@
-//! Sorted sets: a member-to-score map plus an order-statistic tree keyed by
+//! Sorted sets: a member index plus an order-statistic tree keyed by
 //! (score, member), so lookups by member are O(1) and rank, select and range
 //! searches are O(log n).
 //!
 //! The tree is a treap (a binary search tree whose nodes also carry random
-//! priorities, kept in heap order) with subtree sizes, stored in an arena of
-//! nodes addressed by index: no `unsafe`, no reference counting, freed slots
-//! are reused.
+//! priorities, kept in heap order) with subtree sizes, stored densely in a
+//! vector of nodes addressed by position: no `unsafe`, no reference
+//! counting. Each node owns a copy of its member; the index
+//! (`hashbrown::HashTable<u32>`) holds only positions and finds members by
+//! hashing the bytes in the nodes, so a member is stored once: a big set of
+//! ~13-byte members costs about 82 bytes each in `used_memory` (Redis's
+//! skip list: about 127).
 //!
 //! Redis keeps small sorted sets in a compact encoding (`listpack`) and
 //! reports it in `OBJECT ENCODING`; the encoding is visible in a few replies
 //! (`ZSCAN` returns everything at once, scores of `-0` lose their sign, lex
 //! range searches scan linearly), so [`ZSetValue`] remembers which encoding
 //! Redis would use and follows the same conversion rules. Only the general
-//! encoding uses the map and tree; a compact set is a [`PackedBuf`] of
+//! encoding uses the index and tree; a compact set is a [`PackedBuf`] of
 //! (member, score) entries in rank order, searched linearly as Redis
 //! searches its listpack.
 
@@ -21,22 +25,12 @@ use std::hash::BuildHasher;
 
 use bytes::Bytes;
 use foldhash::fast::RandomState;
-use indexmap::IndexMap;
+use hashbrown::HashTable;
 
 use crate::packed::{Elem, Entries, PackedBuf};
 use crate::value::EncodingLimits;
 
 const NIL: u32 = u32::MAX;
-
-#[derive(Debug, Clone)]
-struct Node {
-    score: f64,
-    member: Bytes,
-    left: u32,
-    right: u32,
-    size: u32,
-    prio: u64,
-}
 
 /// Compares two (score, member) entries in sorted-set order: by score, then
 /// by member bytes (shorter first when one is a prefix of the other).
@@ -47,103 +41,147 @@ pub fn cmp_entry(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> Ordering {
     }
 }
 
-/// An order-statistic tree of (score, member) entries with unique members.
+/// One entry of the general encoding. Kept to 40 bytes (checked by a test):
+/// the node is most of the per-member cost of a big sorted set.
 #[derive(Debug, Clone)]
-pub struct ZTree {
-    nodes: Vec<Node>,
-    free: Vec<u32>,
-    root: u32,
-    seed: u64,
-    counter: u64,
+struct Node {
+    score: f64,
+    /// The member's own copy of its bytes: a view into a request buffer
+    /// would keep that whole buffer alive.
+    member: Box<[u8]>,
+    left: u32,
+    right: u32,
+    /// Entries in the subtree rooted here (for rank and select).
+    size: u32,
+    /// A keyed hash of the member. It is both the treap priority (random
+    /// to a client who does not know the key, so no insertion order can
+    /// unbalance the tree) and the hash-table hash, so growing the table or
+    /// moving a node never re-reads member bytes.
+    hash: u32,
 }
 
-impl Default for ZTree {
+/// The 64-bit hash the member index files a node under: the node's 32-bit
+/// hash spread by an odd multiplier (a bijection), so the high bits the
+/// table uses as tags depend on all of it.
+fn table_hash(h: u32) -> u64 {
+    u64::from(h).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+fn to_u32(v: usize) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+/// The general encoding (`skiplist`): an order-statistic treap of
+/// (score, member) entries plus a member index.
+///
+/// The nodes live densely in one vector; a node's position there is also
+/// its place in the "hash order" that `ZRANDMEMBER` and `ZSCAN` walk.
+/// Removal moves the last node into the hole, so a member only ever moves
+/// to a lower position, which is what [`scan_positions`] relies on. Tree
+/// links and the index hold positions (`u32`), so a member's bytes are
+/// stored exactly once, in its node.
+#[derive(Debug, Clone)]
+pub struct BigZSet {
+    nodes: Vec<Node>,
+    /// Member -> position in `nodes`, filed under [`table_hash`] of the
+    /// node's hash: 4 bytes plus a control byte per bucket.
+    index: HashTable<u32>,
+    root: u32,
+    hasher: RandomState,
+}
+
+impl Default for BigZSet {
     fn default() -> Self {
         Self::new()
     }
 }
 
-fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
-
-impl ZTree {
-    /// An empty tree.
+impl BigZSet {
+    /// An empty set. The hash key is random per set, as it was for the
+    /// standard maps this replaces.
     pub fn new() -> Self {
-        ZTree {
+        BigZSet {
             nodes: Vec::new(),
-            free: Vec::new(),
+            index: HashTable::new(),
             root: NIL,
-            // A per-process random seed: priorities must not be predictable
-            // from the insertion order, or a client could degrade the tree.
-            seed: RandomState::default().hash_one(0x5eed_u64),
-            counter: 0,
+            hasher: RandomState::default(),
         }
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.size(self.root) as usize
+        self.nodes.len()
     }
 
-    /// Whether the tree is empty.
+    /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
-        self.root == NIL
+        self.nodes.is_empty()
     }
 
-    fn node(&self, t: u32) -> &Node {
-        &self.nodes[t as usize]
+    fn hash_member(&self, member: &[u8]) -> u32 {
+        let h = self.hasher.hash_one(member);
+        // Fold so both halves of the 64-bit hash count.
+        (h ^ (h >> 32)) as u32
     }
 
-    fn node_mut(&mut self, t: u32) -> &mut Node {
-        &mut self.nodes[t as usize]
+    fn node(&self, t: u32) -> Option<&Node> {
+        self.nodes.get(t as usize)
+    }
+
+    fn left(&self, t: u32) -> u32 {
+        self.node(t).map_or(NIL, |n| n.left)
+    }
+
+    fn right(&self, t: u32) -> u32 {
+        self.node(t).map_or(NIL, |n| n.right)
     }
 
     fn size(&self, t: u32) -> u32 {
-        if t == NIL {
-            0
-        } else {
-            self.node(t).size
+        self.node(t).map_or(0, |n| n.size)
+    }
+
+    fn prio(&self, t: u32) -> u32 {
+        self.node(t).map_or(0, |n| n.hash)
+    }
+
+    fn set_left(&mut self, t: u32, c: u32) {
+        if let Some(n) = self.nodes.get_mut(t as usize) {
+            n.left = c;
+        }
+    }
+
+    fn set_right(&mut self, t: u32, c: u32) {
+        if let Some(n) = self.nodes.get_mut(t as usize) {
+            n.right = c;
         }
     }
 
     fn fix(&mut self, t: u32) {
-        let n = self.node(t);
-        let s = 1 + self.size(n.left) + self.size(n.right);
-        self.node_mut(t).size = s;
-    }
-
-    fn alloc(&mut self, score: f64, member: Bytes) -> u32 {
-        self.counter = self.counter.wrapping_add(1);
-        let node = Node {
-            score,
-            member,
-            left: NIL,
-            right: NIL,
-            size: 1,
-            prio: splitmix64(self.seed ^ self.counter),
-        };
-        match self.free.pop() {
-            Some(i) => {
-                self.nodes[i as usize] = node;
-                i
-            }
-            None => {
-                self.nodes.push(node);
-                u32::try_from(self.nodes.len() - 1).unwrap_or(NIL - 1)
-            }
+        let s = 1 + self.size(self.left(t)) + self.size(self.right(t));
+        if let Some(n) = self.nodes.get_mut(t as usize) {
+            n.size = s;
         }
     }
 
-    fn release(&mut self, t: u32) {
-        let n = self.node_mut(t);
-        n.member = Bytes::new();
-        n.left = NIL;
-        n.right = NIL;
-        self.free.push(t);
+    /// Orders node `a` against node `b` by (score, member).
+    fn cmp_nodes(&self, a: u32, b: u32) -> Ordering {
+        match (self.node(a), self.node(b)) {
+            (Some(x), Some(y)) => cmp_entry(x.score, &x.member, y.score, &y.member),
+            _ => Ordering::Equal,
+        }
+    }
+
+    /// The position of `member`'s node.
+    fn find(&self, member: &[u8]) -> Option<u32> {
+        let h = self.hash_member(member);
+        let nodes = &self.nodes;
+        self.index
+            .find(table_hash(h), |&i| {
+                nodes
+                    .get(i as usize)
+                    .is_some_and(|n| n.hash == h && *n.member == *member)
+            })
+            .copied()
     }
 
     fn merge(&mut self, a: u32, b: u32) -> u32 {
@@ -153,37 +191,32 @@ impl ZTree {
         if b == NIL {
             return a;
         }
-        if self.node(a).prio > self.node(b).prio {
-            let r = self.node(a).right;
-            let m = self.merge(r, b);
-            self.node_mut(a).right = m;
+        if self.prio(a) > self.prio(b) {
+            let m = self.merge(self.right(a), b);
+            self.set_right(a, m);
             self.fix(a);
             a
         } else {
-            let l = self.node(b).left;
-            let m = self.merge(a, l);
-            self.node_mut(b).left = m;
+            let m = self.merge(a, self.left(b));
+            self.set_left(b, m);
             self.fix(b);
             b
         }
     }
 
-    /// Splits `t` into the entries ordered before (score, member) and the rest.
-    fn split_before(&mut self, t: u32, score: f64, member: &[u8]) -> (u32, u32) {
+    /// Splits `t` into the entries ordered before node `x` and the rest.
+    fn split_before(&mut self, t: u32, x: u32) -> (u32, u32) {
         if t == NIL {
             return (NIL, NIL);
         }
-        let n = self.node(t);
-        if cmp_entry(n.score, &n.member, score, member) == Ordering::Less {
-            let r = n.right;
-            let (a, b) = self.split_before(r, score, member);
-            self.node_mut(t).right = a;
+        if self.cmp_nodes(t, x) == Ordering::Less {
+            let (a, b) = self.split_before(self.right(t), x);
+            self.set_right(t, a);
             self.fix(t);
             (t, b)
         } else {
-            let l = n.left;
-            let (a, b) = self.split_before(l, score, member);
-            self.node_mut(t).left = b;
+            let (a, b) = self.split_before(self.left(t), x);
+            self.set_left(t, b);
             self.fix(t);
             (a, t)
         }
@@ -194,86 +227,249 @@ impl ZTree {
         if t == NIL {
             return (NIL, NIL);
         }
-        let n = self.node(t);
-        let ls = self.size(n.left);
+        let ls = self.size(self.left(t));
         if k <= ls {
-            let l = n.left;
-            let (a, b) = self.split_rank(l, k);
-            self.node_mut(t).left = b;
+            let (a, b) = self.split_rank(self.left(t), k);
+            self.set_left(t, b);
             self.fix(t);
             (a, t)
         } else {
-            let r = n.right;
-            let (a, b) = self.split_rank(r, k - ls - 1);
-            self.node_mut(t).right = a;
+            let (a, b) = self.split_rank(self.right(t), k - ls - 1);
+            self.set_right(t, a);
             self.fix(t);
             (t, b)
         }
     }
 
-    /// Inserts an entry; the member must not be present already.
-    pub fn insert(&mut self, score: f64, member: Bytes) {
-        let (l, r) = self.split_before(self.root, score, &member);
-        let n = self.alloc(score, member);
-        let left = self.merge(l, n);
-        self.root = self.merge(left, r);
-    }
-
-    /// Removes the entry (score, member); returns whether it was present.
-    pub fn remove(&mut self, score: f64, member: &[u8]) -> bool {
-        let (l, r) = self.split_before(self.root, score, member);
-        let (m, rest) = self.split_rank(r, 1);
-        let found = m != NIL && {
-            let n = self.node(m);
-            cmp_entry(n.score, &n.member, score, member) == Ordering::Equal
-        };
-        if found {
-            self.release(m);
-            self.root = self.merge(l, rest);
-        } else {
-            let right = self.merge(m, rest);
-            self.root = self.merge(l, right);
+    /// Links the lone node `x` into subtree `t`; returns the new root. One
+    /// descent, splitting only below the point where `x` belongs.
+    fn link(&mut self, t: u32, x: u32) -> u32 {
+        if t == NIL {
+            return x;
         }
-        found
+        if self.prio(x) > self.prio(t) {
+            let (l, r) = self.split_before(t, x);
+            self.set_left(x, l);
+            self.set_right(x, r);
+            self.fix(x);
+            return x;
+        }
+        if self.cmp_nodes(x, t) == Ordering::Less {
+            let c = self.link(self.left(t), x);
+            self.set_left(t, c);
+        } else {
+            let c = self.link(self.right(t), x);
+            self.set_right(t, c);
+        }
+        self.fix(t);
+        t
     }
 
-    /// Removes the entries with ranks `start..start + count` and returns
-    /// their members in order.
-    pub fn remove_rank_range(&mut self, start: usize, count: usize) -> Vec<Bytes> {
-        let to_u32 = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+    /// Unlinks node `x` from subtree `t`; returns the new root.
+    fn unlink(&mut self, t: u32, x: u32) -> u32 {
+        if t == NIL {
+            return NIL;
+        }
+        if t == x {
+            return self.merge(self.left(t), self.right(t));
+        }
+        if self.cmp_nodes(x, t) == Ordering::Less {
+            let c = self.unlink(self.left(t), x);
+            self.set_left(t, c);
+        } else {
+            let c = self.unlink(self.right(t), x);
+            self.set_right(t, c);
+        }
+        self.fix(t);
+        t
+    }
+
+    /// Points the tree link that leads to node `from` at `to` instead
+    /// (found by searching for `from`'s entry; nodes keep no parent link,
+    /// which would cost 4 bytes each).
+    fn relink(&mut self, from: u32, to: u32) {
+        if self.root == from {
+            self.root = to;
+            return;
+        }
+        let mut t = self.root;
+        while t != NIL {
+            let go_left = self.cmp_nodes(from, t) == Ordering::Less;
+            let c = if go_left { self.left(t) } else { self.right(t) };
+            if c == from {
+                if go_left {
+                    self.set_left(t, to);
+                } else {
+                    self.set_right(t, to);
+                }
+                return;
+            }
+            t = c;
+        }
+    }
+
+    /// Drops node `i`'s index entry.
+    fn unindex(&mut self, i: u32) {
+        let h = self.prio(i);
+        if let Ok(e) = self.index.find_entry(table_hash(h), |&v| v == i) {
+            e.remove();
+        }
+    }
+
+    /// Frees position `i`, whose node is already out of the tree and the
+    /// index, by moving the last node into it.
+    fn drop_slot(&mut self, i: u32) {
+        let Some(last) = self.nodes.len().checked_sub(1) else {
+            return;
+        };
+        let last = to_u32(last);
+        if i != last {
+            self.relink(last, i);
+            let h = self.prio(last);
+            if let Some(v) = self.index.find_mut(table_hash(h), |&v| v == last) {
+                *v = i;
+            }
+        }
+        if (i as usize) < self.nodes.len() {
+            self.nodes.swap_remove(i as usize);
+        }
+    }
+
+    /// Gives memory back after large deletions, as Redis frees its skip
+    /// list nodes; the factor of 4 keeps alternating adds and removes from
+    /// reallocating.
+    fn maybe_shrink(&mut self) {
+        let len = self.nodes.len();
+        if self.nodes.capacity() > 16 && len < self.nodes.capacity() / 4 {
+            self.nodes.shrink_to(len * 2);
+        }
+        if self.index.capacity() > 16 && len < self.index.capacity() / 4 {
+            let nodes = &self.nodes;
+            self.index.shrink_to(len, |&v| {
+                table_hash(nodes.get(v as usize).map_or(0, |n| n.hash))
+            });
+        }
+    }
+
+    /// Makes room for `additional` more entries.
+    pub fn reserve(&mut self, additional: usize) {
+        self.nodes.reserve_exact(additional);
+        let nodes = &self.nodes;
+        self.index.reserve(additional, |&v| {
+            table_hash(nodes.get(v as usize).map_or(0, |n| n.hash))
+        });
+    }
+
+    /// Inserts a member that is not present yet, copying its bytes.
+    pub fn insert(&mut self, member: &[u8], score: f64) {
+        let x = to_u32(self.nodes.len());
+        if x == NIL {
+            // Positions are u32 (NIL reserved): far beyond any memory.
+            return;
+        }
+        let hash = self.hash_member(member);
+        self.nodes.push(Node {
+            score,
+            member: member.into(),
+            left: NIL,
+            right: NIL,
+            size: 1,
+            hash,
+        });
+        let nodes = &self.nodes;
+        self.index.insert_unique(table_hash(hash), x, |&v| {
+            table_hash(nodes.get(v as usize).map_or(0, |n| n.hash))
+        });
+        self.root = self.link(self.root, x);
+    }
+
+    /// A member's score.
+    pub fn score(&self, member: &[u8]) -> Option<f64> {
+        self.find(member)
+            .and_then(|i| self.node(i))
+            .map(|n| n.score)
+    }
+
+    /// Changes a present member's score; returns whether it was present.
+    pub fn set_score(&mut self, member: &[u8], score: f64) -> bool {
+        let Some(x) = self.find(member) else {
+            return false;
+        };
+        self.root = self.unlink(self.root, x);
+        if let Some(n) = self.nodes.get_mut(x as usize) {
+            n.score = score;
+            n.left = NIL;
+            n.right = NIL;
+            n.size = 1;
+        }
+        self.root = self.link(self.root, x);
+        true
+    }
+
+    /// Removes a member; returns its score if it was present.
+    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        let x = self.find(member)?;
+        let score = self.node(x)?.score;
+        self.root = self.unlink(self.root, x);
+        self.unindex(x);
+        self.drop_slot(x);
+        self.maybe_shrink();
+        Some(score)
+    }
+
+    /// Removes the entries with ranks `start..start + count`; returns how
+    /// many were removed.
+    pub fn remove_rank_range(&mut self, start: usize, count: usize) -> usize {
         let (l, r) = self.split_rank(self.root, to_u32(start));
         let (m, rest) = self.split_rank(r, to_u32(count));
-        let mut out = Vec::with_capacity(self.size(m) as usize);
-        // In-order walk of the detached subtree, releasing its nodes.
-        let mut stack = Vec::new();
-        let mut t = m;
-        loop {
-            while t != NIL {
-                stack.push(t);
-                t = self.node(t).left;
-            }
-            let Some(x) = stack.pop() else { break };
-            t = self.node(x).right;
-            out.push(std::mem::take(&mut self.node_mut(x).member));
-            self.release(x);
-        }
         self.root = self.merge(l, rest);
-        out
+        if self.root == NIL {
+            let n = self.nodes.len();
+            *self = BigZSet {
+                hasher: self.hasher,
+                ..BigZSet::new()
+            };
+            return n;
+        }
+        let mut gone = Vec::with_capacity(self.size(m) as usize);
+        let mut stack = Vec::new();
+        if m != NIL {
+            stack.push(m);
+        }
+        while let Some(t) = stack.pop() {
+            gone.push(t);
+            for c in [self.left(t), self.right(t)] {
+                if c != NIL {
+                    stack.push(c);
+                }
+            }
+        }
+        // Highest position first: then every node moved into a hole is one
+        // that stays (all higher positions are already settled), so it is
+        // in the tree where `relink` can find it.
+        gone.sort_unstable_by(|a, b| b.cmp(a));
+        for &i in &gone {
+            self.unindex(i);
+            self.drop_slot(i);
+        }
+        self.maybe_shrink();
+        gone.len()
     }
 
-    /// The 0-based rank of (score, member), if present.
-    pub fn rank(&self, score: f64, member: &[u8]) -> Option<usize> {
+    /// The 0-based rank of a member, if present.
+    pub fn rank(&self, member: &[u8]) -> Option<usize> {
+        let x = self.find(member)?;
         let mut t = self.root;
         let mut r = 0usize;
         while t != NIL {
-            let n = self.node(t);
-            match cmp_entry(score, member, n.score, &n.member) {
-                Ordering::Less => t = n.left,
-                Ordering::Greater => {
-                    r += self.size(n.left) as usize + 1;
-                    t = n.right;
-                }
-                Ordering::Equal => return Some(r + self.size(n.left) as usize),
+            if t == x {
+                return Some(r + self.size(self.left(t)) as usize);
+            }
+            if self.cmp_nodes(x, t) == Ordering::Less {
+                t = self.left(t);
+            } else {
+                r += self.size(self.left(t)) as usize + 1;
+                t = self.right(t);
             }
         }
         None
@@ -281,11 +477,10 @@ impl ZTree {
 
     /// How many leading entries satisfy `pred`, which must hold for a
     /// prefix of the order (true, ..., true, false, ..., false).
-    pub fn count_prefix(&self, mut pred: impl FnMut(f64, &Bytes) -> bool) -> usize {
+    pub fn count_prefix(&self, mut pred: impl FnMut(f64, &[u8]) -> bool) -> usize {
         let mut t = self.root;
         let mut r = 0usize;
-        while t != NIL {
-            let n = self.node(t);
+        while let Some(n) = self.node(t) {
             if pred(n.score, &n.member) {
                 r += self.size(n.left) as usize + 1;
                 t = n.right;
@@ -297,11 +492,10 @@ impl ZTree {
     }
 
     /// The entry of 0-based rank `rank`.
-    pub fn select(&self, rank: usize) -> Option<(f64, &Bytes)> {
+    pub fn select(&self, rank: usize) -> Option<(f64, &[u8])> {
         let mut t = self.root;
         let mut r = rank;
-        while t != NIL {
-            let n = self.node(t);
+        while let Some(n) = self.node(t) {
             let ls = self.size(n.left) as usize;
             match r.cmp(&ls) {
                 Ordering::Less => t = n.left,
@@ -315,11 +509,21 @@ impl ZTree {
         None
     }
 
+    /// The entry at position `i` of the hash order: (member, score).
+    pub fn at(&self, i: usize) -> Option<(&[u8], f64)> {
+        self.nodes.get(i).map(|n| (&*n.member, n.score))
+    }
+
+    /// Iterates (member, score) in hash order.
+    pub fn iter_unordered(&self) -> impl Iterator<Item = (&[u8], f64)> {
+        self.nodes.iter().map(|n| (&*n.member, n.score))
+    }
+
     /// Iterates from the entry of rank `rank` towards higher ranks, or
     /// towards lower ranks when `rev` is set.
     pub fn iter_from(&self, rank: usize, rev: bool) -> TreeIter<'_> {
         let mut it = TreeIter {
-            tree: self,
+            set: self,
             stack: Vec::new(),
             rev,
         };
@@ -328,8 +532,7 @@ impl ZTree {
         }
         let mut t = self.root;
         let mut r = rank;
-        while t != NIL {
-            let n = self.node(t);
+        while let Some(n) = self.node(t) {
             let ls = self.size(n.left) as usize;
             match (r.cmp(&ls), rev) {
                 (Ordering::Equal, _) => {
@@ -359,27 +562,38 @@ impl ZTree {
     pub fn iter(&self) -> TreeIter<'_> {
         self.iter_from(0, false)
     }
+
+    /// The longest member's length.
+    pub fn max_member_len(&self) -> usize {
+        self.nodes.iter().map(|n| n.member.len()).max().unwrap_or(0)
+    }
+
+    /// Heap bytes: the node vector, the index and the member copies.
+    pub fn heap_size(&self) -> usize {
+        self.nodes.capacity() * std::mem::size_of::<Node>()
+            + self.index.allocation_size()
+            + self.nodes.iter().map(|n| n.member.len()).sum::<usize>()
+    }
 }
 
-/// An in-order iterator over a [`ZTree`], forwards or backwards.
+/// An in-order iterator over a [`BigZSet`], forwards or backwards.
 #[derive(Debug)]
 pub struct TreeIter<'a> {
-    tree: &'a ZTree,
+    set: &'a BigZSet,
     stack: Vec<u32>,
     rev: bool,
 }
 
 impl<'a> Iterator for TreeIter<'a> {
-    type Item = (f64, &'a Bytes);
+    type Item = (f64, &'a [u8]);
 
     fn next(&mut self) -> Option<Self::Item> {
         let t = self.stack.pop()?;
-        let tree = self.tree;
-        let n = tree.node(t);
+        let set = self.set;
+        let n = set.node(t)?;
         let mut c = if self.rev { n.left } else { n.right };
-        while c != NIL {
+        while let Some(cn) = set.node(c) {
             self.stack.push(c);
-            let cn = tree.node(c);
             c = if self.rev { cn.right } else { cn.left };
         }
         Some((n.score, &n.member))
@@ -516,21 +730,6 @@ impl LexRange {
             Ordering::Equal => self.minex || self.maxex,
             Ordering::Less => false,
         }
-    }
-}
-
-/// The general encoding: a member-to-score map (hash order, for random
-/// picks and `ZSCAN`) plus the order-statistic tree.
-#[derive(Debug, Clone, Default)]
-pub struct BigZSet {
-    dict: IndexMap<Bytes, f64, RandomState>,
-    tree: ZTree,
-}
-
-impl BigZSet {
-    fn insert(&mut self, member: Bytes, score: f64) {
-        self.tree.insert(score, member.clone());
-        self.dict.insert(member, score);
     }
 }
 
@@ -712,7 +911,7 @@ impl<'a> Iterator for ZIter<'a> {
         match self {
             ZIter::Packed(p) => p.next().map(|(m, s)| (s, Elem::Slice(m))),
             ZIter::PackedRev(v) => v.pop().map(|(s, m)| (s, Elem::Slice(m))),
-            ZIter::Tree(t) => t.next().map(|(s, m)| (s, Elem::Shared(m))),
+            ZIter::Tree(t) => t.next().map(|(s, m)| (s, Elem::Slice(m))),
         }
     }
 }
@@ -739,14 +938,13 @@ impl ZSetValue {
     pub fn from_pairs(pairs: impl IntoIterator<Item = (Bytes, f64)>, lim: &EncodingLimits) -> Self {
         let mut z = BigZSet::default();
         for (m, s) in pairs {
-            match z.dict.get(&m).copied() {
+            match z.score(&m) {
                 Some(old) => {
                     if old.to_bits() != s.to_bits() {
-                        z.tree.remove(old, &m);
-                        z.insert(m, s);
+                        z.set_score(&m, s);
                     }
                 }
-                None => z.insert(m, s),
+                None => z.insert(&m, s),
             }
         }
         let mut z = ZSetValue::Big(Box::new(z));
@@ -771,7 +969,7 @@ impl ZSetValue {
     pub fn len(&self) -> usize {
         match self {
             ZSetValue::Packed(p) => p.count() / 2,
-            ZSetValue::Big(z) => z.dict.len(),
+            ZSetValue::Big(z) => z.len(),
         }
     }
 
@@ -779,7 +977,7 @@ impl ZSetValue {
     pub fn is_empty(&self) -> bool {
         match self {
             ZSetValue::Packed(p) => p.is_empty(),
-            ZSetValue::Big(z) => z.dict.is_empty(),
+            ZSetValue::Big(z) => z.is_empty(),
         }
     }
 
@@ -787,7 +985,7 @@ impl ZSetValue {
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match self {
             ZSetValue::Packed(p) => packed_find(p, member).map(|l| l.score),
-            ZSetValue::Big(z) => z.dict.get(member).copied(),
+            ZSetValue::Big(z) => z.score(member),
         }
     }
 
@@ -795,9 +993,9 @@ impl ZSetValue {
     pub fn convert_to_skiplist(&mut self) {
         if let ZSetValue::Packed(p) = self {
             let mut z = BigZSet::default();
-            z.dict.reserve(p.count() / 2);
+            z.reserve(p.count() / 2);
             for (m, s) in zpairs(p) {
-                z.insert(Bytes::copy_from_slice(m), s);
+                z.insert(m, s);
             }
             *self = ZSetValue::Big(Box::new(z));
         }
@@ -810,10 +1008,11 @@ impl ZSetValue {
         let ZSetValue::Big(z) = self else {
             return;
         };
-        let maxlen = z.dict.keys().map(|m| m.len()).max().unwrap_or(0);
-        if z.dict.len() <= lim.zset_max_listpack_entries && maxlen <= lim.zset_max_listpack_value {
+        if z.len() <= lim.zset_max_listpack_entries
+            && z.max_member_len() <= lim.zset_max_listpack_value
+        {
             let mut out = Vec::new();
-            for (s, m) in z.tree.iter() {
+            for (s, m) in z.iter() {
                 let (b, n) = encode_score(listpack_score(s));
                 PackedBuf::encode_into(&mut out, m);
                 PackedBuf::encode_into(&mut out, b.get(..n).unwrap_or_default());
@@ -838,7 +1037,7 @@ impl ZSetValue {
         }
         match self {
             ZSetValue::Packed(p) => packed_insert(p, &member, listpack_score(score)),
-            ZSetValue::Big(z) => z.insert(member, score),
+            ZSetValue::Big(z) => z.insert(&member, score),
         }
     }
 
@@ -873,13 +1072,7 @@ impl ZSetValue {
                 }
             }
             ZSetValue::Big(z) => {
-                if let Some((_, m, s)) = z.dict.get_full_mut(member) {
-                    let old = *s;
-                    *s = score;
-                    let m = m.clone();
-                    z.tree.remove(old, &m);
-                    z.tree.insert(score, m);
-                }
+                z.set_score(member, score);
             }
         }
     }
@@ -894,13 +1087,7 @@ impl ZSetValue {
                 }
                 None => false,
             },
-            ZSetValue::Big(z) => match z.dict.swap_remove(member) {
-                Some(s) => {
-                    z.tree.remove(s, member);
-                    true
-                }
-                None => false,
-            },
+            ZSetValue::Big(z) => z.remove(member).is_some(),
         }
     }
 
@@ -908,10 +1095,7 @@ impl ZSetValue {
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         match self {
             ZSetValue::Packed(p) => packed_find(p, member).map(|l| l.rank),
-            ZSetValue::Big(z) => {
-                let s = z.dict.get(member).copied()?;
-                z.tree.rank(s, member)
-            }
+            ZSetValue::Big(z) => z.rank(member),
         }
     }
 
@@ -919,7 +1103,7 @@ impl ZSetValue {
     pub fn by_rank(&self, rank: usize) -> Option<(Elem<'_>, f64)> {
         match self {
             ZSetValue::Packed(p) => zpairs(p).nth(rank).map(|(m, s)| (Elem::Slice(m), s)),
-            ZSetValue::Big(z) => z.tree.select(rank).map(|(s, m)| (Elem::Shared(m), s)),
+            ZSetValue::Big(z) => z.select(rank).map(|(s, m)| (Elem::Slice(m), s)),
         }
     }
 
@@ -939,7 +1123,7 @@ impl ZSetValue {
                 }
                 ZIter::Packed(it)
             }
-            ZSetValue::Big(z) => ZIter::Tree(z.tree.iter_from(rank, rev)),
+            ZSetValue::Big(z) => ZIter::Tree(z.iter_from(rank, rev)),
         }
     }
 
@@ -953,17 +1137,13 @@ impl ZSetValue {
     pub fn iter_unordered(&self) -> impl Iterator<Item = (Elem<'_>, f64)> {
         let (packed, dict) = match self {
             ZSetValue::Packed(p) => (Some(zpairs(p)), None),
-            ZSetValue::Big(z) => (None, Some(z.dict.iter())),
+            ZSetValue::Big(z) => (None, Some(z.iter_unordered())),
         };
         packed
             .into_iter()
             .flatten()
             .map(|(m, s)| (Elem::Slice(m), s))
-            .chain(
-                dict.into_iter()
-                    .flatten()
-                    .map(|(m, s)| (Elem::Shared(m), *s)),
-            )
+            .chain(dict.into_iter().flatten().map(|(m, s)| (Elem::Slice(m), s)))
     }
 
     /// Removes ranks `start..=end` (valid, inclusive); returns how many.
@@ -977,13 +1157,7 @@ impl ZSetValue {
                     0
                 }
             }
-            ZSetValue::Big(z) => {
-                let removed = z.tree.remove_rank_range(start, end + 1 - start);
-                for m in &removed {
-                    z.dict.swap_remove(m);
-                }
-                removed.len()
-            }
+            ZSetValue::Big(z) => z.remove_rank_range(start, end + 1 - start),
         }
     }
 
@@ -998,8 +1172,8 @@ impl ZSetValue {
                 .find(|(_, (_, s))| r.gte_min(*s))
                 .map(|(i, (_, s))| (i, s))?,
             ZSetValue::Big(z) => {
-                let i = z.tree.count_prefix(|s, _| !r.gte_min(s));
-                (i, z.tree.select(i)?.0)
+                let i = z.count_prefix(|s, _| !r.gte_min(s));
+                (i, z.select(i)?.0)
             }
         };
         r.lte_max(s).then_some(i)
@@ -1012,7 +1186,7 @@ impl ZSetValue {
         }
         let n = match self {
             ZSetValue::Packed(p) => zpairs(p).take_while(|(_, s)| r.lte_max(*s)).count(),
-            ZSetValue::Big(z) => z.tree.count_prefix(|s, _| r.lte_max(s)),
+            ZSetValue::Big(z) => z.count_prefix(|s, _| r.lte_max(s)),
         };
         let i = n.checked_sub(1)?;
         let (_, s) = self.by_rank(i)?;
@@ -1045,8 +1219,8 @@ impl ZSetValue {
                 .find(|(_, (m, _))| r.gte_min(m))
                 .map(|(i, (m, _))| (i, m))?,
             ZSetValue::Big(z) => {
-                let i = z.tree.count_prefix(|_, m| !r.gte_min(m));
-                (i, z.tree.select(i)?.1.as_ref())
+                let i = z.count_prefix(|_, m| !r.gte_min(m));
+                (i, z.select(i)?.1)
             }
         };
         r.lte_max(m).then_some(i)
@@ -1066,9 +1240,9 @@ impl ZSetValue {
                 .find(|(_, (_, m))| r.lte_max(m))
                 .map(|(k, (_, m))| (len - 1 - k, m.as_slice()))?,
             ZSetValue::Big(z) => {
-                let n = z.tree.count_prefix(|_, m| r.lte_max(m));
+                let n = z.count_prefix(|_, m| r.lte_max(m));
                 let i = n.checked_sub(1)?;
-                (i, z.tree.select(i)?.1.as_ref())
+                (i, z.select(i)?.1)
             }
         };
         r.gte_min(m).then_some(i)
@@ -1080,7 +1254,7 @@ impl ZSetValue {
     pub fn lex_rank_first_gte_min(&self, r: &LexRange) -> usize {
         match self {
             ZSetValue::Packed(p) => zpairs(p).take_while(|(m, _)| !r.gte_min(m)).count(),
-            ZSetValue::Big(z) => z.tree.count_prefix(|_, m| !r.gte_min(m)),
+            ZSetValue::Big(z) => z.count_prefix(|_, m| !r.gte_min(m)),
         }
     }
 
@@ -1089,7 +1263,7 @@ impl ZSetValue {
     pub fn member_at(&self, index: usize) -> Option<(Elem<'_>, f64)> {
         match self {
             ZSetValue::Packed(_) => self.by_rank(index),
-            ZSetValue::Big(z) => z.dict.get_index(index).map(|(m, s)| (Elem::Shared(m), *s)),
+            ZSetValue::Big(z) => z.at(index).map(|(m, s)| (Elem::Slice(m), s)),
         }
     }
 
@@ -1109,7 +1283,7 @@ impl ZSetValue {
     pub fn heap_size(&self) -> usize {
         match self {
             ZSetValue::Packed(p) => p.heap_size(),
-            ZSetValue::Big(z) => z.dict.keys().map(|m| m.len() + 64).sum(),
+            ZSetValue::Big(z) => z.heap_size(),
         }
     }
 }
@@ -1148,27 +1322,29 @@ mod tests {
     #[derive(Debug, Clone)]
     enum Op {
         Insert(i8, u8),
-        Remove(i8, u8),
+        Remove(u8),
         RemoveRange(u8, u8),
     }
 
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
             4 => (any::<i8>(), any::<u8>()).prop_map(|(s, m)| Op::Insert(s % 8, m % 40)),
-            2 => (any::<i8>(), any::<u8>()).prop_map(|(s, m)| Op::Remove(s % 8, m % 40)),
+            2 => any::<u8>().prop_map(|m| Op::Remove(m % 40)),
             1 => (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Op::RemoveRange(a % 20, b % 6)),
         ]
     }
 
-    fn check(tree: &ZTree, model: &[(f64, Vec<u8>)]) -> Result<(), TestCaseError> {
+    /// Checks every query of the big form against a sorted model, and that
+    /// the hash order holds each member exactly once.
+    fn check(set: &BigZSet, model: &[(f64, Vec<u8>)]) -> Result<(), TestCaseError> {
         let sorted = model_sorted(model);
-        prop_assert_eq!(tree.len(), sorted.len());
-        let got: Vec<(f64, Vec<u8>)> = tree.iter().map(|(s, m)| (s, m.to_vec())).collect();
+        prop_assert_eq!(set.len(), sorted.len());
+        let got: Vec<(f64, Vec<u8>)> = set.iter().map(|(s, m)| (s, m.to_vec())).collect();
         prop_assert_eq!(&got, &sorted);
         let back: Vec<(f64, Vec<u8>)> = if sorted.is_empty() {
             Vec::new()
         } else {
-            tree.iter_from(sorted.len() - 1, true)
+            set.iter_from(sorted.len() - 1, true)
                 .map(|(s, m)| (s, m.to_vec()))
                 .collect()
         };
@@ -1176,61 +1352,312 @@ mod tests {
         rev.reverse();
         prop_assert_eq!(&back, &rev);
         for (i, (s, m)) in sorted.iter().enumerate() {
-            prop_assert_eq!(tree.rank(*s, m), Some(i));
-            let sel = tree.select(i).map(|(s, m)| (s, m.to_vec()));
+            prop_assert_eq!(set.rank(m), Some(i));
+            prop_assert_eq!(set.score(m), Some(*s));
+            let sel = set.select(i).map(|(s, m)| (s, m.to_vec()));
             prop_assert_eq!(sel, Some((*s, m.clone())));
-            let fwd: Vec<Vec<u8>> = tree.iter_from(i, false).map(|(_, m)| m.to_vec()).collect();
+            let fwd: Vec<Vec<u8>> = set.iter_from(i, false).map(|(_, m)| m.to_vec()).collect();
             let want: Vec<Vec<u8>> = sorted[i..].iter().map(|(_, m)| m.clone()).collect();
             prop_assert_eq!(fwd, want);
-            let bwd: Vec<Vec<u8>> = tree.iter_from(i, true).map(|(_, m)| m.to_vec()).collect();
+            let bwd: Vec<Vec<u8>> = set.iter_from(i, true).map(|(_, m)| m.to_vec()).collect();
             let want: Vec<Vec<u8>> = sorted[..=i].iter().rev().map(|(_, m)| m.clone()).collect();
             prop_assert_eq!(bwd, want);
         }
-        prop_assert!(tree.select(sorted.len()).is_none());
+        prop_assert!(set.select(sorted.len()).is_none());
+        prop_assert!(set.at(sorted.len()).is_none());
         for bound in -9i32..9 {
             let b = f64::from(bound);
-            let n = tree.count_prefix(|s, _| s < b);
+            let n = set.count_prefix(|s, _| s < b);
             prop_assert_eq!(n, sorted.iter().filter(|(s, _)| *s < b).count());
+        }
+        let mut hashed: Vec<(f64, Vec<u8>)> = (0..set.len())
+            .filter_map(|i| set.at(i))
+            .map(|(m, s)| (s, m.to_vec()))
+            .collect();
+        hashed.sort_by(|a, b| cmp_entry(a.0, &a.1, b.0, &b.1));
+        prop_assert_eq!(&hashed, &sorted);
+        for m in 0..40u8 {
+            let member = vec![b'm', m];
+            if model.iter().all(|(_, x)| *x != member) {
+                prop_assert_eq!(set.score(&member), None);
+                prop_assert_eq!(set.rank(&member), None);
+            }
         }
         Ok(())
     }
 
     proptest! {
-        /// The tree agrees with a sorted Vec model on insert, remove,
-        /// range removal, rank, select, iteration and prefix counts.
+        /// The big form's tree and index agree with a sorted Vec model on
+        /// insert, score update, remove, range removal, rank, select,
+        /// iteration, prefix counts and hash-order positions.
         #[test]
         fn tree_matches_sorted_vec_model(ops in proptest::collection::vec(op(), 0..200)) {
-            let mut tree = ZTree::new();
+            let mut set = BigZSet::new();
             let mut model: Vec<(f64, Vec<u8>)> = Vec::new();
             for op in ops {
                 match op {
                     Op::Insert(s, m) => {
                         let member = vec![b'm', m];
-                        if model.iter().all(|(_, x)| *x != member) {
-                            tree.insert(f64::from(s), Bytes::from(member.clone()));
-                            model.push((f64::from(s), member));
+                        let s = f64::from(s);
+                        match model.iter_mut().find(|(_, x)| *x == member) {
+                            Some(e) => {
+                                prop_assert!(set.set_score(&member, s));
+                                e.0 = s;
+                            }
+                            None => {
+                                set.insert(&member, s);
+                                model.push((s, member));
+                            }
                         }
                     }
-                    Op::Remove(s, m) => {
+                    Op::Remove(m) => {
                         let member = vec![b'm', m];
-                        let pos = model.iter().position(|(x, y)| *x == f64::from(s) && *y == member);
-                        let removed = tree.remove(f64::from(s), &member);
-                        prop_assert_eq!(removed, pos.is_some());
+                        let pos = model.iter().position(|(_, y)| *y == member);
+                        let removed = set.remove(&member);
+                        prop_assert_eq!(removed, pos.and_then(|p| model.get(p)).map(|e| e.0));
                         if let Some(p) = pos { model.remove(p); }
                     }
                     Op::RemoveRange(start, count) => {
                         let sorted = model_sorted(&model);
                         let start = usize::from(start).min(sorted.len());
                         let count = usize::from(count).min(sorted.len() - start);
-                        let got = tree.remove_rank_range(start, count);
+                        prop_assert_eq!(set.remove_rank_range(start, count), count);
                         let want: Vec<Vec<u8>> = sorted[start..start + count].iter().map(|(_, m)| m.clone()).collect();
-                        prop_assert_eq!(got.iter().map(|b| b.to_vec()).collect::<Vec<_>>(), want.clone());
                         model.retain(|(_, m)| !want.contains(m));
                     }
                 }
-                check(&tree, &model)?;
+                check(&set, &model)?;
             }
         }
+    }
+
+    #[derive(Debug, Clone)]
+    enum BigOp {
+        Add(u16, u8),
+        Remove(u16),
+        RemoveRanks(u16, u8),
+        Query(u8, u8, u16, u16),
+    }
+
+    fn big_op() -> impl Strategy<Value = BigOp> {
+        prop_oneof![
+            8 => (any::<u16>(), any::<u8>()).prop_map(|(m, s)| BigOp::Add(m % 300, s)),
+            3 => any::<u16>().prop_map(|m| BigOp::Remove(m % 300)),
+            1 => (any::<u16>(), any::<u8>()).prop_map(|(a, n)| BigOp::RemoveRanks(a % 300, n % 12)),
+            2 => (any::<u8>(), any::<u8>(), any::<u16>(), any::<u16>())
+                .prop_map(|(a, b, c, d)| BigOp::Query(a, b, c % 300, d % 300)),
+        ]
+    }
+
+    fn big_member(m: u16) -> Vec<u8> {
+        // Lengths 9 to 21, across the 16-byte size class of the copies.
+        let mut v = format!("element:{m}").into_bytes();
+        v.extend(std::iter::repeat_n(b'x', usize::from(m % 9)));
+        v
+    }
+
+    fn big_score(s: u8) -> f64 {
+        // Few distinct scores, so ties ordered by member are common.
+        match s % 16 {
+            0 => -0.0,
+            1 => f64::INFINITY,
+            2 => f64::NEG_INFINITY,
+            3 => 0.5,
+            k => f64::from(k % 6) - 2.0,
+        }
+    }
+
+    proptest! {
+        /// The big encoding of [`ZSetValue`] against a `BTreeMap` model:
+        /// inserts, updates, removes, rank-range removal, ranks, score and
+        /// lex range searches, and the hash-order positions ZSCAN walks.
+        #[test]
+        fn big_zset_matches_btreemap_model(ops in proptest::collection::vec(big_op(), 0..400)) {
+            let lim = EncodingLimits {
+                zset_max_listpack_entries: 0,
+                ..EncodingLimits::default()
+            };
+            let mut z = ZSetValue::new(false);
+            let mut model: std::collections::BTreeMap<Vec<u8>, f64> = Default::default();
+            for op in ops {
+                let sorted = |model: &std::collections::BTreeMap<Vec<u8>, f64>| {
+                    let v: Vec<(f64, Vec<u8>)> = model.iter().map(|(m, s)| (*s, m.clone())).collect();
+                    model_sorted(&v)
+                };
+                match op {
+                    BigOp::Add(m, s) => {
+                        let member = big_member(m);
+                        let score = big_score(s);
+                        if model.contains_key(&member) {
+                            z.update_score(&member, score);
+                        } else {
+                            z.insert_new(Bytes::from(member.clone()), score, &lim);
+                        }
+                        model.insert(member, score);
+                    }
+                    BigOp::Remove(m) => {
+                        let member = big_member(m);
+                        prop_assert_eq!(z.remove(&member), model.remove(&member).is_some());
+                    }
+                    BigOp::RemoveRanks(a, n) => {
+                        let s = sorted(&model);
+                        let a = usize::from(a);
+                        let n = usize::from(n);
+                        if n > 0 && a + n <= s.len() {
+                            prop_assert_eq!(z.remove_rank_range(a, a + n - 1), n);
+                            for (_, m) in &s[a..a + n] {
+                                model.remove(m);
+                            }
+                        }
+                    }
+                    BigOp::Query(a, b, c, d) => {
+                        let s = sorted(&model);
+                        let r = ScoreRange {
+                            min: big_score(a),
+                            max: big_score(b),
+                            minex: a & 0x10 != 0,
+                            maxex: b & 0x10 != 0,
+                        };
+                        let idx: Vec<usize> = s.iter().enumerate()
+                            .filter(|(_, (v, _))| r.gte_min(*v) && r.lte_max(*v))
+                            .map(|(i, _)| i).collect();
+                        prop_assert_eq!(z.first_in_score_range(&r), idx.first().copied());
+                        prop_assert_eq!(z.last_in_score_range(&r), idx.last().copied());
+                        let lex = LexRange {
+                            min: LexValue::Str(Bytes::from(big_member(c))),
+                            max: LexValue::Str(Bytes::from(big_member(d))),
+                            minex: a & 0x20 != 0,
+                            maxex: b & 0x20 != 0,
+                        };
+                        // Lex searches are only defined when the bounds
+                        // split the order into a prefix and a suffix (as
+                        // when all scores are equal), as Redis's are.
+                        let lo = s.iter().take_while(|(_, m)| !lex.gte_min(m)).count();
+                        let hi = s.iter().take_while(|(_, m)| lex.lte_max(m)).count();
+                        let monotone = s.iter().skip(lo).all(|(_, m)| lex.gte_min(m))
+                            && s.iter().skip(hi).all(|(_, m)| !lex.lte_max(m));
+                        if monotone {
+                            prop_assert_eq!(z.lex_rank_first_gte_min(&lex), lo);
+                            let want = (lo < hi).then(|| (lo, hi - 1));
+                            let got = z.first_in_lex_range(&lex).zip(z.last_in_lex_range(&lex));
+                            prop_assert_eq!(got, want);
+                        }
+                    }
+                }
+                let s = sorted(&model);
+                prop_assert_eq!(z.encoding(), "skiplist");
+                prop_assert_eq!(z.len(), s.len());
+                let got: Vec<(u64, Vec<u8>)> = z.iter().map(|(v, m)| (v.to_bits(), m.to_vec())).collect();
+                let want: Vec<(u64, Vec<u8>)> = s.iter().map(|(v, m)| (v.to_bits(), m.clone())).collect();
+                prop_assert_eq!(got, want);
+                for (i, (v, m)) in s.iter().enumerate().step_by(7) {
+                    prop_assert_eq!(z.rank(m), Some(i));
+                    prop_assert_eq!(z.score(m).map(f64::to_bits), Some(v.to_bits()));
+                    let at = z.by_rank(i).map(|(m, v)| (v.to_bits(), m.to_vec()));
+                    prop_assert_eq!(at, Some((v.to_bits(), m.clone())));
+                }
+                let mut hashed: Vec<Vec<u8>> = (0..z.len())
+                    .filter_map(|i| z.member_at(i))
+                    .map(|(m, _)| m.to_vec())
+                    .collect();
+                hashed.sort();
+                let keys: Vec<Vec<u8>> = model.keys().cloned().collect();
+                prop_assert_eq!(hashed, keys);
+            }
+        }
+    }
+
+    #[test]
+    fn big_lex_ranges_with_equal_scores() {
+        let lim = EncodingLimits::default();
+        let mut z = ZSetValue::new(false);
+        let mut members: Vec<Vec<u8>> = (0..300u16).map(big_member).collect();
+        for m in &members {
+            z.insert_new(Bytes::from(m.clone()), 0.0, &lim);
+        }
+        members.sort();
+        for (a, b) in [(0u16, 299u16), (17, 18), (150, 40), (5, 250), (99, 99)] {
+            for (minex, maxex) in [(false, false), (true, false), (false, true), (true, true)] {
+                let r = LexRange {
+                    min: LexValue::Str(Bytes::from(big_member(a))),
+                    max: LexValue::Str(Bytes::from(big_member(b))),
+                    minex,
+                    maxex,
+                };
+                let idx: Vec<usize> = members
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| r.gte_min(m) && r.lte_max(m))
+                    .map(|(i, _)| i)
+                    .collect();
+                assert_eq!(z.first_in_lex_range(&r), idx.first().copied());
+                assert_eq!(z.last_in_lex_range(&r), idx.last().copied());
+            }
+        }
+    }
+
+    #[test]
+    fn node_is_40_bytes() {
+        assert_eq!(std::mem::size_of::<Node>(), 40);
+        assert!(std::mem::size_of::<ZSetValue>() <= 24);
+    }
+
+    #[test]
+    fn members_are_copied() {
+        // A member must not keep the request buffer it came from alive.
+        let lim = EncodingLimits::default();
+        let buf = Bytes::from(vec![b'x'; 4096]);
+        let mut z = ZSetValue::new(false);
+        z.insert_new(buf.slice(0..10), 1.0, &lim);
+        let stored = z.by_rank(0).map(|(m, _)| m.as_slice().as_ptr());
+        assert!(stored.is_some_and(|p| !std::ptr::eq(p, buf.as_ptr())));
+        assert!(buf.is_unique());
+    }
+
+    #[test]
+    fn scan_returns_members_present_throughout() {
+        // Removing members mid-scan moves others to lower positions only,
+        // so every member present for the whole scan is still returned.
+        let lim = EncodingLimits::default();
+        let mut z = ZSetValue::new(false);
+        for i in 0..1000u32 {
+            z.insert_new(Bytes::from(format!("m{i}")), f64::from(i % 17), &lim);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        let mut victim = 0u32;
+        loop {
+            cursor = z.scan(cursor, 10, |m, _| {
+                seen.insert(m.to_vec());
+            });
+            for _ in 0..3 {
+                z.remove(format!("m{victim}").as_bytes());
+                victim += 7;
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        for (_, m) in z.iter() {
+            assert!(seen.contains(m.as_slice()), "{:?}", m.as_slice());
+        }
+    }
+
+    #[test]
+    fn shrinks_after_mass_removal() {
+        let lim = EncodingLimits::default();
+        let mut z = ZSetValue::new(false);
+        for i in 0..10_000u32 {
+            z.insert_new(Bytes::from(format!("element:{i}")), f64::from(i), &lim);
+        }
+        let full = z.heap_size();
+        assert_eq!(z.remove_rank_range(0, 9_899), 9_900);
+        assert!(z.heap_size() < full / 10, "{} vs {full}", z.heap_size());
+        let left: Vec<Vec<u8>> = z.iter().map(|(_, m)| m.to_vec()).collect();
+        let want: Vec<Vec<u8>> = (9_900..10_000u32)
+            .map(|i| format!("element:{i}").into_bytes())
+            .collect();
+        assert_eq!(left, want);
     }
 
     #[test]
