@@ -739,11 +739,13 @@ impl ListValue {
                 let Some((k, off)) = q.locate(start) else {
                     return ListIter::over(EMPTY.iter(), None, 0);
                 };
-                let mut it = q.nodes.get(k).map_or(EMPTY.iter(), |node| node.buf.iter());
+                // Skipping to node `k` leaves `rest` at the nodes after it.
+                let mut rest = q.nodes.iter();
+                let mut it = rest.nth(k).map_or(EMPTY.iter(), |node| node.buf.iter());
                 if off > 0 {
                     it.nth(off - 1);
                 }
-                ListIter::over(it, Some(q.nodes.range(k + 1..)), n)
+                ListIter::over(it, Some(rest), n)
             }
         }
     }
