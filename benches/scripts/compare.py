@@ -108,6 +108,11 @@ def memory(n, only=None):
         "hash (10 fields)": lambda i: resp("HSET", f"h:{i}", *[x for j in range(10) for x in (f"field{j}", f"value-{j}")]),
         "set (10 strings)": lambda i: resp("SADD", f"t:{i}", *[f"member-{j}" for j in range(10)]),
         "zset (10 members)": lambda i: resp("ZADD", f"z:{i}", *[x for j in range(10) for x in (str(j * 1.5), f"member-{j}")]),
+        # One big collection: the rows read as bytes per element.
+        "element of one list": lambda i: resp("RPUSH", "biglist", f"element:{i:012d}"),
+        "member of one set": lambda i: resp("SADD", "bigset", f"element:{i:012d}"),
+        "field of one hash": lambda i: resp("HSET", "bighash", f"element:{i:012d}", "xxx"),
+        "member of one zset": lambda i: resp("ZADD", "bigzset", str(i % 1000), f"element:{i:012d}"),
     }
     rows, rss_rows = [], []
     for typ, gen in gens.items():
@@ -126,8 +131,10 @@ def memory(n, only=None):
             # headers) that used_memory may not, so it is shown too.
             rss[kind] = (int(info["used_memory_rss"]) - rss_before) / n
             node.stop()
-        rows.append((f"bytes per {typ} key ({n} keys)", per["replikv"], per["redis"]))
-        rss_rows.append((f"RSS bytes per {typ} key ({n} keys)", rss["replikv"], rss["redis"]))
+        big = typ.split()[0] in ("element", "member", "field")
+        unit = f"{typ} ({n} elements)" if big else f"{typ} key ({n} keys)"
+        rows.append((f"bytes per {unit}", per["replikv"], per["redis"]))
+        rss_rows.append((f"RSS bytes per {unit}", rss["replikv"], rss["redis"]))
     table("Memory per key (INFO used_memory delta)", rows)
     table("Memory per key (INFO used_memory_rss delta)", rss_rows)
 
