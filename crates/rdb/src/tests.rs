@@ -685,3 +685,28 @@ fn dump_payloads() {
     v9[m - 8..].copy_from_slice(&sum.to_le_bytes());
     assert_eq!(parse_dump_payload(&v9).unwrap(), RdbValue::String(b("x")));
 }
+
+#[test]
+fn borrowed_string_entries_match_owned_ones() {
+    use crate::{RdbWriter, WriterOptions};
+    let long = "abc".repeat(100);
+    let cases: [(&str, &str, Option<i64>); 6] = [
+        ("k", "v", None),
+        ("n", "12345", None),
+        ("neg", "-7", Some(1_700_000_000_000)),
+        ("big", "99999999999999999999", None),
+        ("long", &long, Some(5)),
+        ("empty", "", None),
+    ];
+    for (key, value, expire_ms) in cases {
+        let mut owned = RdbWriter::new(WriterOptions::default());
+        let mut borrowed = RdbWriter::new(WriterOptions::default());
+        let (mut a, mut c) = (BytesMut::new(), BytesMut::new());
+        let mut e = RdbEntry::new(key, RdbValue::String(b(value)));
+        e.expire_ms = expire_ms;
+        assert!(owned.write_entry(&e, &mut a).is_ok());
+        borrowed.write_string_entry(key.as_bytes(), value.as_bytes(), expire_ms, &mut c);
+        assert_eq!(a, c, "{key}");
+        assert_eq!(owned.bytes_written(), borrowed.bytes_written());
+    }
+}

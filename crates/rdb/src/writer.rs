@@ -5,7 +5,7 @@ use thiserror::Error;
 
 use crate::encode::{put_len, Encoder, EncodingLimits};
 use crate::error::Shown;
-use crate::format::{opcode, DUMP_MAX_VERSION, RDB_VERSION};
+use crate::format::{opcode, rdb_type, DUMP_MAX_VERSION, RDB_VERSION};
 use crate::input::{Crc64Digest, CRC64};
 use crate::value::{RdbEntry, RdbValue};
 
@@ -243,6 +243,28 @@ impl RdbWriter {
         self.enc.put_value(out, &entry.value, t);
         self.track(out, start);
         Ok(())
+    }
+
+    /// Writes a string key from borrowed bytes, exactly as
+    /// [`RdbWriter::write_entry`] would write it with an
+    /// [`RdbValue::String`], without building one: snapshots of many
+    /// string keys skip two copies per key.
+    pub fn write_string_entry(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        expire_ms: Option<i64>,
+        out: &mut BytesMut,
+    ) {
+        let start = out.len();
+        if let Some(ms) = expire_ms {
+            out.put_u8(opcode::EXPIRETIME_MS);
+            out.put_i64_le(ms);
+        }
+        out.put_u8(rdb_type::STRING);
+        self.enc.strings.put(out, key);
+        self.enc.strings.put(out, value);
+        self.track(out, start);
     }
 
     /// Writes the EOF opcode and the checksum trailer (zero when checksums

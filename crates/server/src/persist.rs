@@ -54,17 +54,18 @@ pub fn write_snapshot(ks: &Keyspace, info: &SnapshotInfo, sink: &mut dyn Write) 
         w.write_select_db(i as u64, &mut out);
         w.write_resize_db(db.len() as u64, db.volatile_len() as u64, &mut out);
         for (k, e, expire_at) in db.iter() {
-            let entry = RdbEntry {
-                key: bytes::Bytes::copy_from_slice(k),
-                value: convert::to_rdb(&e.value),
-                expire_ms: (expire_at != NO_EXPIRE).then_some(expire_at),
-                idle_secs: None,
-                freq: None,
-            };
-            // Empty collections cannot exist in the keyspace; if one did,
-            // Redis could not load it, so it is left out.
-            if w.write_entry(&entry, &mut out).is_ok() {
+            let expire_ms = (expire_at != NO_EXPIRE).then_some(expire_at);
+            if let keyspace::value::Value::Str(s) = &e.value {
+                // Most keys are strings: written from borrowed bytes.
+                let mut digits = itoa::Buffer::new();
+                let bytes = match s {
+                    keyspace::value::StrValue::Int(n) => digits.format(*n).as_bytes(),
+                    _ => s.as_slice().unwrap_or_default(),
+                };
+                w.write_string_entry(k, bytes, expire_ms, &mut out);
                 keys += 1;
+            } else {
+                write_collection(&mut w, k, &e.value, expire_ms, &mut out, &mut keys);
             }
             if out.len() >= CHUNK {
                 sink.write_all(&out)?;
@@ -76,6 +77,29 @@ pub fn write_snapshot(ks: &Keyspace, info: &SnapshotInfo, sink: &mut dyn Write) 
     sink.write_all(&out)?;
     sink.flush()?;
     Ok(keys)
+}
+
+/// Writes a non-string key through an [`RdbEntry`].
+fn write_collection(
+    w: &mut RdbWriter,
+    k: &[u8],
+    value: &keyspace::value::Value,
+    expire_ms: Option<i64>,
+    out: &mut bytes::BytesMut,
+    keys: &mut u64,
+) {
+    let entry = RdbEntry {
+        key: bytes::Bytes::copy_from_slice(k),
+        value: convert::to_rdb(value),
+        expire_ms,
+        idle_secs: None,
+        freq: None,
+    };
+    // Empty collections cannot exist in the keyspace; if one did, Redis
+    // could not load it, so it is left out.
+    if w.write_entry(&entry, out).is_ok() {
+        *keys += 1;
+    }
 }
 
 /// Writes a snapshot to `dir/temp-<pid>.rdb`, syncs it, and renames it over
