@@ -279,19 +279,9 @@ impl Db {
         count: usize,
         mut visit: impl FnMut(&[u8], &Entry, i64),
     ) -> u64 {
-        let mut cursor = cursor;
-        let mut visited = 0;
-        let mut steps = count.saturating_mul(10).max(1);
-        loop {
-            cursor = self.map.scan_step(cursor, |n| {
-                visited += 1;
-                visit(n.key.bytes(), &n.val, self.node_expire(n));
-            });
-            steps -= 1;
-            if cursor == 0 || visited >= count || steps == 0 {
-                return cursor;
-            }
-        }
+        self.map.scan(cursor, count, |n| {
+            visit(n.key.bytes(), &n.val, self.node_expire(n));
+        })
     }
 
     /// A uniformly chosen key that is not expired, if any, trying a bounded

@@ -553,6 +553,25 @@ impl<V, K: DictKey> Dict<V, K> {
         v as u64
     }
 
+    /// One `SCAN`-style call: bucket steps from `cursor` until about
+    /// `count` nodes were visited (at most `10 * count` steps, as Redis
+    /// bounds empty buckets), calling `visit` for each; returns the next
+    /// cursor (0 when the scan is complete).
+    pub fn scan(&self, cursor: u64, count: usize, mut visit: impl FnMut(&Node<V, K>)) -> u64 {
+        let mut cursor = cursor;
+        let mut visited = 0;
+        for _ in 0..count.saturating_mul(10).max(1) {
+            cursor = self.scan_step(cursor, |n| {
+                visited += 1;
+                visit(n);
+            });
+            if cursor == 0 || visited >= count {
+                break;
+            }
+        }
+        cursor
+    }
+
     /// `count` distinct nodes chosen at random (all of them when `count`
     /// reaches the length), in random order. A large share is sampled from
     /// a listing; a small one is drawn node by node until enough distinct

@@ -283,18 +283,9 @@ impl HashValue {
             self.iter().for_each(|(f, v)| visit(f, v));
             return 0;
         };
-        let mut cursor = cursor;
-        let mut visited = 0;
-        for _ in 0..count.saturating_mul(10).max(1) {
-            cursor = t.scan_step(cursor, |n| {
-                visited += 1;
-                visit(Elem::Slice(n.key.bytes()), Elem::Slice(&n.val));
-            });
-            if cursor == 0 || visited >= count {
-                break;
-            }
-        }
-        cursor
+        t.scan(cursor, count, |n| {
+            visit(Elem::Slice(n.key.bytes()), Elem::Slice(&n.val));
+        })
     }
 
     /// Approximate heap bytes.

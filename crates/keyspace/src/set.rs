@@ -452,18 +452,9 @@ impl SetValue {
             self.iter().for_each(visit);
             return 0;
         };
-        let mut cursor = cursor;
-        let mut visited = 0;
-        for _ in 0..count.saturating_mul(10).max(1) {
-            cursor = h.scan_step(cursor, |n| {
-                visited += 1;
-                visit(Bytes::copy_from_slice(n.key.bytes()));
-            });
-            if cursor == 0 || visited >= count {
-                break;
-            }
-        }
-        cursor
+        h.scan(cursor, count, |n| {
+            visit(Bytes::copy_from_slice(n.key.bytes()))
+        })
     }
 
     /// Approximate heap bytes.
