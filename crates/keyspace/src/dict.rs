@@ -17,6 +17,8 @@ use std::hash::BuildHasher;
 use foldhash::fast::RandomState;
 use rand::Rng;
 
+use crate::packed::{inline_copy, PackedBuf};
+
 /// Longest key stored inside the node itself.
 pub const KEY_INLINE: usize = 16;
 
@@ -50,23 +52,18 @@ pub enum KeyCell {
 impl KeyCell {
     /// A cell for `key` with the given access time and no flags.
     pub fn new(key: &[u8], lru: u32) -> Self {
-        if key.len() <= KEY_INLINE {
-            let mut buf = [0u8; KEY_INLINE];
-            if let Some(dst) = buf.get_mut(..key.len()) {
-                dst.copy_from_slice(key);
-            }
-            KeyCell::Inline {
-                len: key.len() as u8,
+        match inline_copy(key) {
+            Some((len, buf)) => KeyCell::Inline {
+                len,
                 flags: 0,
                 lru,
                 buf,
-            }
-        } else {
-            KeyCell::Heap {
+            },
+            None => KeyCell::Heap {
                 flags: 0,
                 lru,
                 data: Box::from(key),
-            }
+            },
         }
     }
 
@@ -119,49 +116,13 @@ impl DictKey for KeyCell {
     }
 }
 
-/// Longest member a [`Member`] stores inline.
-pub const MEMBER_INLINE: usize = 22;
-
-/// A key without metadata, for tables inside values (set members, hash
-/// fields): the whole 24 bytes go to inline storage, so members of up to
-/// [`MEMBER_INLINE`] bytes need no allocation of their own.
-#[derive(Debug, Clone)]
-pub enum Member {
-    /// A short member stored in place.
-    Inline {
-        /// Bytes used in `buf`.
-        len: u8,
-        /// The member, `len` bytes of it.
-        buf: [u8; MEMBER_INLINE],
-    },
-    /// A longer member in its own exact-size allocation.
-    Heap(Box<[u8]>),
-}
-
-impl Member {
-    /// A member holding a copy of `bytes`.
-    pub fn new(bytes: &[u8]) -> Self {
-        if bytes.len() <= MEMBER_INLINE {
-            let mut buf = [0u8; MEMBER_INLINE];
-            if let Some(dst) = buf.get_mut(..bytes.len()) {
-                dst.copy_from_slice(bytes);
-            }
-            Member::Inline {
-                len: bytes.len() as u8,
-                buf,
-            }
-        } else {
-            Member::Heap(Box::from(bytes))
-        }
-    }
-}
-
-impl DictKey for Member {
+/// Set members and hash fields are keyed by a [`PackedBuf`] holding just
+/// their bytes: no metadata, so all of its 24 bytes go to inline storage
+/// and members of up to [`crate::packed::INLINE_CAP`] bytes need no
+/// allocation.
+impl DictKey for PackedBuf {
     fn bytes(&self) -> &[u8] {
-        match self {
-            Member::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or_default(),
-            Member::Heap(b) => b,
-        }
+        self.as_bytes()
     }
 }
 
@@ -702,11 +663,7 @@ mod tests {
         // link, the key cell and the payload, with nothing else.
         assert_eq!(std::mem::size_of::<KeyCell>(), 24);
         assert_eq!(std::mem::size_of::<Node<[u64; 4]>>(), 64);
-        assert_eq!(std::mem::size_of::<Member>(), 24);
-        assert_eq!(std::mem::size_of::<Node<(), Member>>(), 32);
-        for m in [&b""[..], &[1u8; MEMBER_INLINE], &[2u8; MEMBER_INLINE + 1]] {
-            assert_eq!(Member::new(m).bytes(), m);
-        }
+        assert_eq!(std::mem::size_of::<Node<(), PackedBuf>>(), 32);
     }
 
     #[test]

@@ -12,12 +12,12 @@
 use bytes::Bytes;
 use rand::Rng;
 
-use crate::dict::{Dict, DictKey, Member};
+use crate::dict::{Dict, DictKey};
 use crate::packed::{Elem, Entries, PackedBuf};
 use crate::value::EncodingLimits;
 
 /// The general encoding's table.
-pub type HashTable = Dict<Box<[u8]>, Member>;
+pub type HashTable = Dict<Box<[u8]>, PackedBuf>;
 
 /// Sets `field` in a table; returns whether it already existed.
 fn table_set(t: &mut HashTable, field: &[u8], value: &[u8]) -> bool {
@@ -26,7 +26,7 @@ fn table_set(t: &mut HashTable, field: &[u8], value: &[u8]) -> bool {
         n.val = Box::from(value);
         return true;
     }
-    t.insert_new_hashed(h, Member::new(field), Box::from(value));
+    t.insert_new_hashed(h, PackedBuf::from_bytes(field), Box::from(value));
     false
 }
 
@@ -305,7 +305,7 @@ pub enum HashIter<'a> {
     /// Over the compact encoding.
     Packed(Pairs<'a>),
     /// Over the hash table.
-    Table(crate::dict::Iter<'a, Box<[u8]>, Member>),
+    Table(crate::dict::Iter<'a, Box<[u8]>, PackedBuf>),
 }
 
 impl<'a> Iterator for HashIter<'a> {

@@ -20,6 +20,16 @@ use bytes::Bytes;
 /// Bytes a [`PackedBuf`] holds without allocating.
 pub const INLINE_CAP: usize = 22;
 
+/// `bytes` copied into a fixed array, with its length, when it fits: the
+/// shared step of every "inline when short" representation (packed
+/// buffers, stored keys, short strings).
+pub fn inline_copy<const N: usize>(bytes: &[u8]) -> Option<(u8, [u8; N])> {
+    let mut buf = [0u8; N];
+    let len = u8::try_from(bytes.len()).ok()?;
+    buf.get_mut(..bytes.len())?.copy_from_slice(bytes);
+    Some((len, buf))
+}
+
 /// A compact byte buffer: inline when short, one boxed slice otherwise.
 #[derive(Clone, PartialEq, Eq)]
 pub enum PackedBuf {
@@ -105,17 +115,9 @@ impl PackedBuf {
 
     /// A buffer holding exactly `data` (inline when it fits).
     pub fn from_bytes(data: &[u8]) -> Self {
-        if data.len() <= INLINE_CAP {
-            let mut buf = [0u8; INLINE_CAP];
-            if let Some(dst) = buf.get_mut(..data.len()) {
-                dst.copy_from_slice(data);
-            }
-            PackedBuf::Inline {
-                len: data.len() as u8,
-                buf,
-            }
-        } else {
-            PackedBuf::Heap(data.into())
+        match inline_copy(data) {
+            Some((len, buf)) => PackedBuf::Inline { len, buf },
+            None => PackedBuf::Heap(data.into()),
         }
     }
 

@@ -9,7 +9,7 @@
 use bytes::Bytes;
 use rand::Rng;
 
-use crate::dict::{Dict, DictKey, Member};
+use crate::dict::{Dict, DictKey};
 use crate::numeric::parse_i64;
 use crate::packed::PackedBuf;
 use crate::value::EncodingLimits;
@@ -273,7 +273,7 @@ impl SmallSet {
 /// table with no payload, so a member of up to 22 bytes costs one 32-byte
 /// node and a bucket pointer (members are copied, never kept as slices of
 /// a request buffer).
-pub type SetTable = Dict<(), Member>;
+pub type SetTable = Dict<(), PackedBuf>;
 
 /// Adds `m` to a table; returns whether it was new.
 fn table_insert(t: &mut SetTable, m: &[u8]) -> bool {
@@ -281,7 +281,7 @@ fn table_insert(t: &mut SetTable, m: &[u8]) -> bool {
     if t.get_hashed(h, m).is_some() {
         return false;
     }
-    t.insert_new_hashed(h, Member::new(m), ());
+    t.insert_new_hashed(h, PackedBuf::from_bytes(m), ());
     true
 }
 
@@ -472,7 +472,7 @@ pub enum SetIter<'a> {
     /// index would be quadratic).
     Small(std::vec::IntoIter<Bytes>),
     /// A table's nodes.
-    Table(crate::dict::Iter<'a, (), Member>),
+    Table(crate::dict::Iter<'a, (), PackedBuf>),
 }
 
 impl Iterator for SetIter<'_> {

@@ -42,15 +42,8 @@ pub const EMBSTR_MAX: usize = 44;
 pub const INLINE_MAX: usize = 22;
 
 fn inline(bytes: &[u8]) -> Option<StrValue> {
-    if bytes.len() > INLINE_MAX {
-        return None;
-    }
-    let mut buf = [0u8; INLINE_MAX];
-    buf[..bytes.len()].copy_from_slice(bytes);
-    Some(StrValue::Inline {
-        len: bytes.len() as u8,
-        buf,
-    })
+    let (len, buf) = crate::packed::inline_copy::<INLINE_MAX>(bytes)?;
+    Some(StrValue::Inline { len, buf })
 }
 
 impl StrValue {
