@@ -73,12 +73,14 @@ mod tests {
 
     #[test]
     fn counts_what_is_allocated() {
+        // Other tests run on other threads and allocate and free at the
+        // same time, so the check leaves them a few MiB of slack.
         let before = allocated();
-        let held: Vec<Vec<u8>> = (0..64).map(|_| vec![1u8; 64 * 1024]).collect();
+        let held: Vec<Vec<u8>> = (0..512).map(|_| vec![1u8; 64 * 1024]).collect();
         let during = allocated();
         assert!(
-            during >= before + 64 * 64 * 1024,
-            "{before} -> {during} while holding 4 MiB"
+            during >= before + 28 * 1024 * 1024,
+            "{before} -> {during} while holding 32 MiB"
         );
         drop(held);
         assert!(peak() >= during);
