@@ -103,7 +103,7 @@ def memory(n, only=None):
         # collections too big to live inside the value.
         "string (100-byte value)": lambda i: resp("SET", f"s:{i}", "v" * 100),
         "string with TTL": lambda i: resp("SET", f"s:{i}", "value", "EX", "100000"),
-        "string (30-byte key)": lambda i: resp("SET", f"session:user:{i:020d}", "value"),
+        "string (33-byte key)": lambda i: resp("SET", f"session:user:{i:020d}", "value"),
         "list (20 el.)": lambda i: resp("RPUSH", f"l:{i}", *[f"element-{j}" for j in range(20)]),
         "hash (10 fields)": lambda i: resp("HSET", f"h:{i}", *[x for j in range(10) for x in (f"field{j}", f"value-{j}")]),
         "set (10 strings)": lambda i: resp("SADD", f"t:{i}", *[f"member-{j}" for j in range(10)]),
