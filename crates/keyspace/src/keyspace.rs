@@ -5,7 +5,7 @@ use bytes::Bytes;
 use rand::{rngs::SmallRng, SeedableRng};
 
 use crate::db::{Db, Entry};
-use crate::value::EncodingLimits;
+use crate::value::{EncodingLimits, Value};
 
 /// Settings the command semantics depend on.
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +38,38 @@ pub struct KeyspaceStats {
     pub expire_cycle_sampled: u64,
 }
 
+/// Something whose freeing was deferred (UNLINK of a big value, FLUSHALL
+/// ASYNC): the caller frees it off the command path, e.g. on another
+/// thread, so the server does not stall while millions of allocations are
+/// returned.
+pub struct Garbage {
+    /// How many objects Redis would count in `lazyfreed_objects`: one per
+    /// value, one per key of a flushed database.
+    pub objects: u64,
+    /// The value or databases; dropping it frees them.
+    pub payload: Box<dyn Send>,
+}
+
+impl std::fmt::Debug for Garbage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Garbage({} objects)", self.objects)
+    }
+}
+
+/// Values that take more allocations than this to free are freed lazily
+/// when asked (Redis's `LAZYFREE_THRESHOLD`).
+pub const LAZYFREE_THRESHOLD: usize = 64;
+
+/// When deletes and flushes free lazily without being asked (Redis's
+/// `lazyfree-lazy-user-del` and `lazyfree-lazy-user-flush`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LazyFree {
+    /// DEL behaves as UNLINK.
+    pub user_del: bool,
+    /// FLUSHALL/FLUSHDB without a mode behave as ASYNC.
+    pub user_flush: bool,
+}
+
 /// Every database plus shared command state.
 #[derive(Debug)]
 pub struct Keyspace {
@@ -51,6 +83,8 @@ pub struct Keyspace {
     rng: SmallRng,
     expired: Vec<(usize, Bytes)>,
     limits: EncodingLimits,
+    lazy: LazyFree,
+    garbage: Vec<Garbage>,
 }
 
 impl Keyspace {
@@ -67,7 +101,61 @@ impl Keyspace {
             rng: SmallRng::seed_from_u64(seed),
             expired: Vec::new(),
             limits: EncodingLimits::default(),
+            lazy: LazyFree::default(),
+            garbage: Vec::new(),
         }
+    }
+
+    /// The lazy-free settings.
+    pub fn lazy_free(&self) -> LazyFree {
+        self.lazy
+    }
+
+    /// Changes the lazy-free settings.
+    pub fn set_lazy_free(&mut self, lazy: LazyFree) {
+        self.lazy = lazy;
+    }
+
+    /// Frees a removed value now, or defers it when `lazy` and the value
+    /// is big enough for freeing to take a noticeable time.
+    pub fn dispose(&mut self, value: Value, lazy: bool) {
+        if lazy && value.free_effort() > LAZYFREE_THRESHOLD {
+            self.garbage.push(Garbage {
+                objects: 1,
+                payload: Box::new(value),
+            });
+        }
+    }
+
+    /// Empties database `i` (or every database when `None`); with `lazy`
+    /// the old contents are deferred rather than freed here. Returns how
+    /// many keys there were.
+    pub fn flush(&mut self, db: Option<usize>, lazy: bool) -> usize {
+        let old: Vec<Db> = match db {
+            Some(i) => match self.dbs.get_mut(i) {
+                Some(d) => vec![std::mem::take(d)],
+                None => Vec::new(),
+            },
+            None => self.take_dbs(),
+        };
+        let n: usize = old.iter().map(Db::len).sum();
+        if lazy && n > 0 {
+            self.garbage.push(Garbage {
+                objects: n as u64,
+                payload: Box::new(old),
+            });
+        }
+        n
+    }
+
+    /// Whether deferred frees are waiting for [`Keyspace::take_garbage`].
+    pub fn has_garbage(&self) -> bool {
+        !self.garbage.is_empty()
+    }
+
+    /// Hands over the deferred frees.
+    pub fn take_garbage(&mut self) -> Vec<Garbage> {
+        std::mem::take(&mut self.garbage)
     }
 
     /// The configuration.
@@ -260,14 +348,9 @@ impl Keyspace {
         true
     }
 
-    /// Empties every database; returns how many keys there were.
+    /// Empties every database now; returns how many keys there were.
     pub fn flush_all(&mut self) -> usize {
-        let mut n = 0;
-        for db in &mut self.dbs {
-            n += db.len();
-            db.clear();
-        }
-        n
+        self.flush(None, false)
     }
 
     /// Total number of keys in all databases.

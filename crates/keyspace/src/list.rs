@@ -462,6 +462,14 @@ impl PartialEq for ListValue {
 }
 
 impl ListValue {
+    /// Allocations freeing the list returns: one per quicklist node.
+    pub fn free_effort(&self) -> usize {
+        match self {
+            ListValue::Packed(_) => 1,
+            ListValue::Big(q) => q.nodes.len() + 1,
+        }
+    }
+
     /// An empty list.
     pub fn new() -> Self {
         Self::default()

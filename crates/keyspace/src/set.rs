@@ -329,6 +329,11 @@ impl SetValue {
         s
     }
 
+    /// Whether the set lives in one packed buffer.
+    pub fn is_packed(&self) -> bool {
+        matches!(self, SetValue::Small(_))
+    }
+
     /// Whether Redis would report the `intset` encoding.
     pub fn is_intset(&self) -> bool {
         matches!(self, SetValue::Small(s) if !s.is_strs())

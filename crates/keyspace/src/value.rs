@@ -260,6 +260,22 @@ impl Value {
         }
     }
 
+    /// Roughly how many allocations freeing the value returns: 1 for
+    /// strings and packed collections, the element count (or node count,
+    /// for lists) otherwise. Decides whether a free is worth deferring.
+    pub fn free_effort(&self) -> usize {
+        match self {
+            Value::Str(_) => 1,
+            Value::List(l) => l.free_effort(),
+            Value::Hash(h) if h.is_listpack() => 1,
+            Value::Hash(h) => h.len(),
+            Value::Set(s) if s.is_packed() => 1,
+            Value::Set(s) => s.len(),
+            Value::ZSet(z) if z.is_listpack() => 1,
+            Value::ZSet(z) => z.len(),
+        }
+    }
+
     /// Approximate heap bytes held by the value (for `MEMORY USAGE`-style
     /// estimates; the server's `used_memory` comes from the allocator).
     pub fn heap_size(&self) -> usize {

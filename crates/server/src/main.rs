@@ -11,6 +11,7 @@ mod daemon;
 mod digest;
 mod fork;
 mod info;
+mod lazyfree;
 mod logging;
 mod persist;
 mod repl;

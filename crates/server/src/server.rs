@@ -127,6 +127,8 @@ impl Stats {
 pub struct Server {
     /// Configuration.
     pub config: Config,
+    /// Frees big deleted values and flushed databases off the event loop.
+    pub lazyfree: crate::lazyfree::LazyFreer,
     /// The data.
     pub ks: Keyspace,
     /// Statistics.
@@ -241,6 +243,7 @@ impl Server {
             patterns: HashMap::new(),
             pending_ops: Vec::new(),
             wake_main: Rc::new(tokio::sync::Notify::new()),
+            lazyfree: crate::lazyfree::LazyFreer::start(),
             config,
         };
         s.config_changed();
@@ -272,6 +275,10 @@ impl Server {
             zset_max_listpack_entries: lim("zset-max-listpack-entries"),
             zset_max_listpack_value: lim("zset-max-listpack-value"),
         });
+        self.ks.set_lazy_free(keyspace::keyspace::LazyFree {
+            user_del: self.config.bool("lazyfree-lazy-user-del"),
+            user_flush: self.config.bool("lazyfree-lazy-user-flush"),
+        });
         if let Some(level) = crate::logging::LogLevel::parse(&self.config.str("loglevel")) {
             crate::logging::set_level(level);
         }
@@ -302,6 +309,14 @@ impl Server {
         let h = Rc::new(ClientHandle::new(id, addr, laddr, unix_ms()));
         self.clients.insert(id, h.clone());
         h
+    }
+
+    /// Hands whatever the last commands deleted lazily to the freeing
+    /// thread.
+    pub fn collect_garbage(&mut self) {
+        if self.ks.has_garbage() {
+            self.lazyfree.free(self.ks.take_garbage());
+        }
     }
 
     /// Forgets a client.

@@ -279,6 +279,8 @@ async fn cron(server: Rc<RefCell<Server>>) {
             s.ks.rehash_steps(ACTIVE_REHASH_BUCKETS);
         }
         crate::repl::cron(&mut s);
+        // Values a replica deleted while applying its master's stream.
+        s.collect_garbage();
         // Keeps used_memory_peak current between INFO calls.
         crate::alloc::figures();
         s.stats.sample(now);

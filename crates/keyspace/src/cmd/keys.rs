@@ -11,13 +11,23 @@ use crate::keyspace::Keyspace;
 use crate::numeric::parse_i64;
 use crate::value::{StrValue, Value, ValueType};
 
-/// DEL key [key ...] (also UNLINK: values are freed in place either way)
+/// DEL key [key ...] (frees lazily under `lazyfree-lazy-user-del`)
 pub fn del(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    let lazy = ks.lazy_free().user_del;
+    del_generic(ks, c, lazy)
+}
+
+/// UNLINK key [key ...]: big values are freed off the command path.
+pub fn unlink(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    del_generic(ks, c, true)
+}
+
+fn del_generic(ks: &mut Keyspace, c: &mut Call<'_>, lazy: bool) -> Frame {
     let mut n = 0;
     for i in 1..c.argc() {
         if ks.exists(c.db, c.arg(i), c.now_ms) {
-            if let Some(db) = ks.db_mut(c.db) {
-                db.remove(c.arg(i));
+            if let Some(rec) = ks.db_mut(c.db).and_then(|db| db.remove(c.arg(i))) {
+                ks.dispose(rec.value, lazy);
             }
             n += 1;
         }
@@ -172,27 +182,23 @@ pub fn dbsize(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     reply::count(ks.db(c.db).map_or(0, |d| d.len()))
 }
 
-fn flush_mode_ok(c: &Call<'_>) -> bool {
+/// Whether a FLUSHDB/FLUSHALL frees lazily (`Some(true)`), in place
+/// (`Some(false)`), or has a bad argument (`None`).
+fn flush_mode(ks: &Keyspace, c: &Call<'_>) -> Option<bool> {
     match c.argc() {
-        1 => true,
-        2 => {
-            let m = c.arg(1);
-            m.eq_ignore_ascii_case(b"sync") || m.eq_ignore_ascii_case(b"async")
-        }
-        _ => false,
+        1 => Some(ks.lazy_free().user_flush),
+        2 if c.arg(1).eq_ignore_ascii_case(b"async") => Some(true),
+        2 if c.arg(1).eq_ignore_ascii_case(b"sync") => Some(false),
+        _ => None,
     }
 }
 
 /// FLUSHDB [ASYNC|SYNC]
 pub fn flushdb(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
-    if !flush_mode_ok(c) {
+    let Some(lazy) = flush_mode(ks, c) else {
         return reply::syntax();
-    }
-    let n = ks.db_mut(c.db).map_or(0, |d| {
-        let n = d.len();
-        d.clear();
-        n
-    });
+    };
+    let n = ks.flush(Some(c.db), lazy);
     ks.add_dirty(n as u64);
     c.verbatim();
     reply::ok()
@@ -200,10 +206,10 @@ pub fn flushdb(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
 
 /// FLUSHALL [ASYNC|SYNC]
 pub fn flushall(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
-    if !flush_mode_ok(c) {
+    let Some(lazy) = flush_mode(ks, c) else {
         return reply::syntax();
-    }
-    let n = ks.flush_all();
+    };
+    let n = ks.flush(None, lazy);
     ks.add_dirty(n as u64 + 1);
     c.verbatim();
     reply::ok()

@@ -185,6 +185,7 @@ pub fn resolve_sub(
 pub fn dispatch(server: &mut Server, sess: &mut Session, args: &[Bytes], now_ms: i64) -> Frame {
     let before = server.repl.offset();
     let reply = check_and_run(server, sess, args, now_ms);
+    server.collect_garbage();
     server.flush_propagation();
     if !server.blocking.ready.is_empty() {
         blocking::serve_ready(server);

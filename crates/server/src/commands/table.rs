@@ -264,7 +264,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     c("incrbyfloat", 3, WRITE | DENYOOM | FAST, K1, WF_STR, "string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "O(1)", ks(strings::incrbyfloat)),
     // Generic key commands.
     c("del", -2, WRITE, KALL, &["keyspace", "write", "slow"], "generic", "1.0.0", "Deletes one or more keys.", "O(N) where N is the number of keys that will be removed.", ks(keys::del)),
-    c("unlink", -2, WRITE | FAST, KALL, W_KS, "generic", "4.0.0", "Asynchronously deletes one or more keys.", "O(1) for each key removed regardless of its size.", ks(keys::del)),
+    c("unlink", -2, WRITE | FAST, KALL, W_KS, "generic", "4.0.0", "Asynchronously deletes one or more keys.", "O(1) for each key removed regardless of its size.", ks(keys::unlink)),
     c("exists", -2, READONLY | FAST, KALL, R_KS, "generic", "1.0.0", "Determines whether one or more keys exist.", "O(N) where N is the number of keys to check.", ks(keys::exists)),
     c("type", 2, READONLY | FAST, K1, R_KS, "generic", "1.0.0", "Determines the type of value stored at a key.", "O(1)", ks(keys::type_)),
     c("keys", 2, READONLY, NOKEY, &["keyspace", "read", "slow", "dangerous"], "generic", "1.0.0", "Returns all key names that match a pattern.", "O(N) with N being the number of keys in the database.", ks(keys::keys)),
