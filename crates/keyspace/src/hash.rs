@@ -141,10 +141,8 @@ impl HashValue {
     /// A field's value.
     pub fn get(&self, field: &[u8]) -> Option<Elem<'_>> {
         match self {
-            HashValue::Packed(p) => pairs(p)
-                .find(|(f, _)| *f == field)
-                .map(|(_, v)| Elem::Slice(v)),
-            HashValue::Table(t) => t.get(field).map(|n| Elem::Slice(&n.val)),
+            HashValue::Packed(p) => pairs(p).find(|(f, _)| *f == field).map(|(_, v)| Elem(v)),
+            HashValue::Table(t) => t.get(field).map(|n| Elem(&n.val)),
         }
     }
 
@@ -243,11 +241,9 @@ impl HashValue {
                 }
                 pairs(p)
                     .nth(rng.gen_range(0..n))
-                    .map(|(f, v)| (Elem::Slice(f), Elem::Slice(v)))
+                    .map(|(f, v)| (Elem(f), Elem(v)))
             }
-            HashValue::Table(t) => t
-                .random(rng)
-                .map(|n| (Elem::Slice(n.key.bytes()), Elem::Slice(&n.val))),
+            HashValue::Table(t) => t.random(rng).map(|n| (Elem(n.key.bytes()), Elem(&n.val))),
         }
     }
 
@@ -260,13 +256,13 @@ impl HashValue {
                 rand::seq::index::sample(rng, all.len(), count.min(all.len()))
                     .into_iter()
                     .filter_map(|i| all.get(i))
-                    .map(|&(f, v)| (Elem::Slice(f), Elem::Slice(v)))
+                    .map(|&(f, v)| (Elem(f), Elem(v)))
                     .collect()
             }
             HashValue::Table(t) => t
                 .sample_distinct(rng, count)
                 .into_iter()
-                .map(|n| (Elem::Slice(n.key.bytes()), Elem::Slice(&n.val)))
+                .map(|n| (Elem(n.key.bytes()), Elem(&n.val)))
                 .collect(),
         }
     }
@@ -284,7 +280,7 @@ impl HashValue {
             return 0;
         };
         t.scan(cursor, count, |n| {
-            visit(Elem::Slice(n.key.bytes()), Elem::Slice(&n.val));
+            visit(Elem(n.key.bytes()), Elem(&n.val));
         })
     }
 
@@ -313,10 +309,8 @@ impl<'a> Iterator for HashIter<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            HashIter::Packed(p) => p.next().map(|(f, v)| (Elem::Slice(f), Elem::Slice(v))),
-            HashIter::Table(t) => t
-                .next()
-                .map(|n| (Elem::Slice(n.key.bytes()), Elem::Slice(&n.val))),
+            HashIter::Packed(p) => p.next().map(|(f, v)| (Elem(f), Elem(v))),
+            HashIter::Table(t) => t.next().map(|n| (Elem(n.key.bytes()), Elem(&n.val))),
         }
     }
 }

@@ -348,11 +348,6 @@ impl Keyspace {
         true
     }
 
-    /// Empties every database now; returns how many keys there were.
-    pub fn flush_all(&mut self) -> usize {
-        self.flush(None, false)
-    }
-
     /// Total number of keys in all databases.
     pub fn total_keys(&self) -> usize {
         self.dbs.iter().map(Db::len).sum()

@@ -598,10 +598,10 @@ impl ListValue {
     /// The element at position `i`.
     pub fn get(&self, i: usize) -> Option<Elem<'_>> {
         match self {
-            ListValue::Packed(p) => p.get(i).map(Elem::Slice),
+            ListValue::Packed(p) => p.get(i).map(Elem),
             ListValue::Big(q) => {
                 let (k, off) = q.locate(i)?;
-                q.nodes.get(k)?.buf.get(off).map(Elem::Slice)
+                q.nodes.get(k)?.buf.get(off).map(Elem)
             }
         }
     }
@@ -815,7 +815,7 @@ impl<'a> Iterator for ListIter<'a> {
             };
             if let Some(e) = e {
                 self.left -= 1;
-                return Some(Elem::Slice(e));
+                return Some(Elem(e));
             }
             let nodes = self.nodes.as_mut()?;
             if self.reverse {

@@ -8,9 +8,9 @@
 //! Redis's listpack is. Edits rebuild the buffer (O(n), as Redis's memmoves
 //! are), which is fine for the small sizes these encodings are kept for.
 //!
-//! [`Elem`] is how collections hand out members that may live either in a
-//! packed buffer (borrowed bytes) or in a general structure (a shared
-//! [`Bytes`] that can be cloned without copying).
+//! [`Elem`] is how collections hand out members: bytes borrowed from
+//! wherever the collection stores them (every representation owns its own
+//! copies, so none pins a request buffer).
 
 use std::fmt;
 use std::ops::Deref;
@@ -310,31 +310,21 @@ impl<'a> Iterator for Entries<'a> {
     }
 }
 
-/// A member handed out by a collection: borrowed from a packed buffer, or
-/// a shared [`Bytes`] (cloned without copying by [`Elem::to_bytes`]).
+/// A member handed out by a collection, borrowed from where it is stored
+/// (a packed buffer or a general structure's own copy); callers that need
+/// an owned value copy it with [`Elem::to_bytes`].
 #[derive(Debug, Clone, Copy)]
-pub enum Elem<'a> {
-    /// Bytes inside a packed buffer.
-    Slice(&'a [u8]),
-    /// A member of a general structure.
-    Shared(&'a Bytes),
-}
+pub struct Elem<'a>(pub &'a [u8]);
 
 impl<'a> Elem<'a> {
     /// The bytes, borrowed for the collection's lifetime.
     pub fn as_slice(&self) -> &'a [u8] {
-        match *self {
-            Elem::Slice(s) => s,
-            Elem::Shared(b) => b.as_ref(),
-        }
+        self.0
     }
 
-    /// An owned handle (a copy for packed bytes, a cheap clone otherwise).
+    /// An owned copy.
     pub fn to_bytes(&self) -> Bytes {
-        match self {
-            Elem::Slice(s) => Bytes::copy_from_slice(s),
-            Elem::Shared(b) => (*b).clone(),
-        }
+        Bytes::copy_from_slice(self.0)
     }
 }
 

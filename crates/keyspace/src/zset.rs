@@ -909,9 +909,9 @@ impl<'a> Iterator for ZIter<'a> {
 
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            ZIter::Packed(p) => p.next().map(|(m, s)| (s, Elem::Slice(m))),
-            ZIter::PackedRev(v) => v.pop().map(|(s, m)| (s, Elem::Slice(m))),
-            ZIter::Tree(t) => t.next().map(|(s, m)| (s, Elem::Slice(m))),
+            ZIter::Packed(p) => p.next().map(|(m, s)| (s, Elem(m))),
+            ZIter::PackedRev(v) => v.pop().map(|(s, m)| (s, Elem(m))),
+            ZIter::Tree(t) => t.next().map(|(s, m)| (s, Elem(m))),
         }
     }
 }
@@ -1102,8 +1102,8 @@ impl ZSetValue {
     /// The entry of 0-based rank `rank`: (member, score).
     pub fn by_rank(&self, rank: usize) -> Option<(Elem<'_>, f64)> {
         match self {
-            ZSetValue::Packed(p) => zpairs(p).nth(rank).map(|(m, s)| (Elem::Slice(m), s)),
-            ZSetValue::Big(z) => z.select(rank).map(|(s, m)| (Elem::Slice(m), s)),
+            ZSetValue::Packed(p) => zpairs(p).nth(rank).map(|(m, s)| (Elem(m), s)),
+            ZSetValue::Big(z) => z.select(rank).map(|(s, m)| (Elem(m), s)),
         }
     }
 
@@ -1142,8 +1142,8 @@ impl ZSetValue {
         packed
             .into_iter()
             .flatten()
-            .map(|(m, s)| (Elem::Slice(m), s))
-            .chain(dict.into_iter().flatten().map(|(m, s)| (Elem::Slice(m), s)))
+            .map(|(m, s)| (Elem(m), s))
+            .chain(dict.into_iter().flatten().map(|(m, s)| (Elem(m), s)))
     }
 
     /// Removes ranks `start..=end` (valid, inclusive); returns how many.
@@ -1263,7 +1263,7 @@ impl ZSetValue {
     pub fn member_at(&self, index: usize) -> Option<(Elem<'_>, f64)> {
         match self {
             ZSetValue::Packed(_) => self.by_rank(index),
-            ZSetValue::Big(z) => z.at(index).map(|(m, s)| (Elem::Slice(m), s)),
+            ZSetValue::Big(z) => z.at(index).map(|(m, s)| (Elem(m), s)),
         }
     }
 
