@@ -12,6 +12,9 @@ pub const REDIS_MIN_BACKLOG_SIZE: usize = 16 * 1024;
 /// Redis's default `repl-backlog-size` (1 MiB).
 pub const REDIS_DEFAULT_BACKLOG_SIZE: usize = 1024 * 1024;
 
+/// Smallest step by which a growing backlog's buffer is enlarged.
+const MIN_GROWTH: usize = 64 * 1024;
+
 /// Why a PSYNC offset cannot be served from the backlog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum BacklogError {
@@ -45,14 +48,18 @@ pub struct ZeroSizeError;
 /// Byte number `k` of the stream (counting from 1) has offset `k`;
 /// [`master_offset`](Self::master_offset) is the number of bytes ever
 /// appended (including those produced before the backlog existed, via
-/// `start_offset`). The buffer is allocated once, at its full size, so
-/// appends never reallocate.
+/// `start_offset`). The buffer grows as the stream fills it, up to the
+/// configured size, and is a ring from then on: a large `repl-backlog-size`
+/// costs memory only once that much has been written, as in Redis.
 #[derive(Clone)]
 pub struct Backlog {
-    /// Storage; its length is the configured size and never changes except
-    /// through [`Backlog::resize`].
-    buf: Box<[u8]>,
-    /// Index in `buf` where the next appended byte goes.
+    /// Storage. While shorter than `cap` it holds the whole history from
+    /// index 0 and grows on append; once `cap` long it is a ring.
+    buf: Vec<u8>,
+    /// The configured size.
+    cap: usize,
+    /// Index in `buf` where the next appended byte goes (`buf.len()` while
+    /// growing).
     head: usize,
     /// Number of valid bytes held, at most `buf.len()`.
     histlen: usize,
@@ -64,7 +71,7 @@ impl std::fmt::Debug for Backlog {
     // The buffer contents would flood logs; the offsets are what matters.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Backlog")
-            .field("size", &self.buf.len())
+            .field("size", &self.cap)
             .field("histlen", &self.histlen)
             .field("first_byte_offset", &self.first_byte_offset())
             .field("master_offset", &self.master_offset)
@@ -87,9 +94,8 @@ impl Backlog {
             return Err(ZeroSizeError);
         }
         Ok(Self {
-            // `vec![0; n]` maps to calloc, so large backlogs cost no page
-            // faults until they are actually written.
-            buf: vec![0u8; size].into_boxed_slice(),
+            buf: Vec::new(),
+            cap: size,
             head: 0,
             histlen: 0,
             master_offset: start_offset,
@@ -98,7 +104,13 @@ impl Backlog {
 
     /// Capacity in bytes (`repl-backlog-size`).
     pub fn size(&self) -> usize {
-        self.buf.len()
+        self.cap
+    }
+
+    /// Bytes of memory the buffer holds now (it grows up to
+    /// [`size`](Self::size)).
+    pub fn allocated(&self) -> usize {
+        self.buf.capacity()
     }
 
     /// Number of bytes currently held (`repl_backlog_histlen`).
@@ -126,10 +138,29 @@ impl Backlog {
 
     /// Appends bytes to the stream. Every byte advances the master offset;
     /// if `data` is longer than the backlog only its tail is kept. Runs in
-    /// O(`data.len()`) and never allocates.
+    /// O(`data.len()`); allocates only while the buffer is still growing.
     pub fn append(&mut self, data: &[u8]) {
-        let size = self.buf.len();
         self.master_offset += data.len() as u64;
+        let mut data = data;
+        if self.buf.len() < self.cap {
+            let room = self.cap - self.buf.len();
+            let take = data.len().min(room);
+            let want = (self.buf.len() + take)
+                .max(self.buf.len().saturating_mul(2))
+                .max(MIN_GROWTH)
+                .min(self.cap);
+            if want > self.buf.capacity() {
+                self.buf.reserve_exact(want - self.buf.len());
+            }
+            self.buf.extend_from_slice(&data[..take]);
+            self.histlen = self.buf.len();
+            self.head = self.buf.len() % self.cap;
+            data = &data[take..];
+            if data.is_empty() {
+                return;
+            }
+        }
+        let size = self.cap;
         if data.len() >= size {
             // Only the last `size` bytes can survive; lay them out from 0.
             self.buf.copy_from_slice(&data[data.len() - size..]);
@@ -156,6 +187,13 @@ impl Backlog {
         let skip = (psync_offset - self.first_byte_offset()) as usize;
         let len = self.histlen - skip;
         let size = self.buf.len();
+        if len == 0 {
+            return Ok(BacklogRead {
+                offset: psync_offset,
+                first: &[],
+                second: &[],
+            });
+        }
         // Index of the oldest byte, then of the requested one.
         let oldest = (self.head + size - self.histlen) % size;
         let start = (oldest + skip) % size;
@@ -174,25 +212,27 @@ impl Backlog {
     /// Changes the capacity, keeping the most recent
     /// `min(histlen, new_size)` bytes (Redis 7 preserves history across a
     /// resize). Offsets are unchanged; only the first byte offset may move
-    /// forward when history is dropped. Allocates the new buffer once.
+    /// forward when history is dropped. Allocates only what it keeps, so a
+    /// huge new size costs nothing until the stream fills it.
     pub fn resize(&mut self, new_size: usize) -> Result<(), ZeroSizeError> {
         if new_size == 0 {
             return Err(ZeroSizeError);
         }
-        if new_size == self.buf.len() {
+        if new_size == self.cap {
             return Ok(());
         }
         let keep = self.histlen.min(new_size);
-        let mut buf = vec![0u8; new_size].into_boxed_slice();
+        let mut buf = Vec::with_capacity(keep);
         // Reading from `master_offset + 1 - keep` yields exactly the newest
         // `keep` bytes; it is in range because keep <= histlen.
         let from = self.master_offset + 1 - keep as u64;
         if let Ok(read) = self.read_from(from) {
             let (a, b) = read.slices();
-            buf[..a.len()].copy_from_slice(a);
-            buf[a.len()..a.len() + b.len()].copy_from_slice(b);
+            buf.extend_from_slice(a);
+            buf.extend_from_slice(b);
         }
         self.buf = buf;
+        self.cap = new_size;
         self.histlen = keep;
         self.head = keep % new_size;
         Ok(())

@@ -25,6 +25,42 @@ fn zero_size_rejected() {
 }
 
 #[test]
+fn huge_backlog_allocates_as_the_stream_fills_it() {
+    // `CONFIG SET repl-backlog-size` of a terabyte must not allocate it.
+    let mut b = Backlog::new(1 << 40, 7).unwrap();
+    assert_eq!(b.allocated(), 0);
+    assert_eq!(read_vec(&b, 8).unwrap(), Vec::<u8>::new());
+    b.append(&[1; 1000]);
+    b.append(&[2; 1000]);
+    assert!(b.allocated() < 1 << 20, "{}", b.allocated());
+    assert_eq!(b.first_byte_offset(), 8);
+    let all = read_vec(&b, 8).unwrap();
+    assert_eq!(all.len(), 2000);
+    assert_eq!((all[999], all[1000]), (1, 2));
+    b.resize(1 << 41).unwrap();
+    assert!(b.allocated() < 1 << 20);
+    assert_eq!(read_vec(&b, 1008).unwrap(), vec![2; 1000]);
+}
+
+#[test]
+fn backlog_fills_up_then_wraps() {
+    // Growing, then full in one append that overshoots, then a ring.
+    let mut b = Backlog::new(10, 0).unwrap();
+    b.append(b"abcdef");
+    b.append(b"ghijklm");
+    assert_eq!(b.histlen(), 10);
+    assert_eq!(read_vec(&b, 4).unwrap(), b"defghijklm");
+    b.append(b"nop");
+    assert_eq!(read_vec(&b, 7).unwrap(), b"ghijklmnop");
+    assert!(read_vec(&b, 6).is_err());
+    b.resize(4).unwrap();
+    assert_eq!(read_vec(&b, 13).unwrap(), b"mnop");
+    b.resize(20).unwrap();
+    b.append(b"qrs");
+    assert_eq!(read_vec(&b, 13).unwrap(), b"mnopqrs");
+}
+
+#[test]
 fn empty_backlog() {
     let b = Backlog::new(8, 100).unwrap();
     assert_eq!(b.master_offset(), 100);
