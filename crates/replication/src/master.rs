@@ -592,8 +592,14 @@ impl Master {
         self.stats
     }
 
-    /// Whether `id` is a replica (issued SYNC/PSYNC), so that the server
-    /// treats its connection as one.
+    /// Whether the machine holds a record for connection `id` (it sent a
+    /// replication command, perhaps only REPLCONF): the server must report
+    /// its close with [`handle_disconnected`](Self::handle_disconnected).
+    pub fn knows(&self, id: ReplicaId) -> bool {
+        self.conns.contains_key(&id)
+    }
+
+    /// Whether connection `id` has become a replica (SYNC or PSYNC).
     pub fn is_replica(&self, id: ReplicaId) -> bool {
         self.conns.get(&id).is_some_and(|c| c.state.is_some())
     }

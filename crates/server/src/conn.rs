@@ -99,6 +99,15 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
                     match decoder.decode(&mut rbuf, &mut args) {
                         Ok(Some(_)) => {
                             if args.is_empty() {
+                                // A replica sends bare newlines while it
+                                // loads a long snapshot: they keep it from
+                                // timing out.
+                                if handle.kind.get() == crate::session::ClientKind::Replica {
+                                    s.repl.master.handle_replica_newline(
+                                        replication::master::ReplicaId(handle.id),
+                                        now as u64,
+                                    );
+                                }
                                 continue;
                             }
                             if s.paused_for(&sess, &args, now) {
@@ -204,7 +213,17 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
             let Some(blocked) = sess.blocked else {
                 break;
             };
-            let Some(reply) = wait_unblocked(&server, &handle, blocked).await else {
+            let Some(reply) = wait_unblocked(
+                &server,
+                &handle,
+                blocked,
+                Peer {
+                    stream: &mut stream,
+                    rbuf: &mut rbuf,
+                },
+            )
+            .await
+            else {
                 break 'conn;
             };
             sess.blocked = None;
@@ -232,19 +251,50 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
     crate::commands::tx::unwatch_all(&mut s, &mut sess);
     crate::commands::pubsub::forget_client(&mut s, &handle);
     s.blocking.unblock(handle.id);
-    if handle.kind.get() == crate::session::ClientKind::Replica {
+    // Any connection the master machine has a record of, replica or one
+    // that only sent REPLCONF, must be forgotten there too.
+    if handle.kind.get() == crate::session::ClientKind::Replica
+        || s.repl
+            .master
+            .knows(replication::master::ReplicaId(handle.id))
+    {
         crate::repl::replica_gone(&mut s, handle.id);
     }
     s.unregister_client(handle.id);
 }
 
+/// A blocked client's socket, still read while it waits: Redis keeps
+/// reading a blocked client, so a client that hangs up is noticed (and
+/// unblocked, freeing its slot and leaving the list it waited on alone)
+/// instead of being served an element it will never see.
+struct Peer<'a> {
+    stream: &'a mut TcpStream,
+    rbuf: &'a mut BytesMut,
+}
+
+impl Peer<'_> {
+    /// Waits for the peer to send something; false once it has closed the
+    /// connection, or sent more than the query buffer limit while blocked.
+    async fn readable(&mut self, limit: usize) -> bool {
+        self.rbuf.reserve(READ_CHUNK);
+        match self.stream.read_buf(self.rbuf).await {
+            Ok(0) | Err(_) => false,
+            Ok(_) => self.rbuf.len() <= limit,
+        }
+    }
+}
+
 /// Waits until a blocked client's condition holds or its timeout passes,
-/// and gives the reply; None if the client was killed meanwhile.
+/// and gives the reply; None if the client was killed or hung up
+/// meanwhile.
 async fn wait_unblocked(
     server: &Rc<RefCell<Server>>,
     handle: &crate::session::ClientHandle,
     blocked: Blocked,
+    mut peer: Peer<'_>,
 ) -> Option<Frame> {
+    let limit = usize::try_from(server.borrow().config.int("client-query-buffer-limit"))
+        .unwrap_or(usize::MAX);
     match blocked {
         Blocked::Paused => loop {
             let (until, unpaused) = {
@@ -260,6 +310,9 @@ async fn wait_unblocked(
                 _ = unpaused.notified() => {}
                 _ = tokio::time::sleep(std::time::Duration::from_millis(nap)) => {}
                 _ = handle.wake.notified() => {}
+                open = peer.readable(limit) => if !open {
+                    return None;
+                },
             }
             if handle.killed.get() {
                 return None;
@@ -278,9 +331,14 @@ async fn wait_unblocked(
                 }));
             }
             let nap = deadline_ms.map_or(1000, |d| (d - now).clamp(1, 1000)) as u64;
-            tokio::select! {
-                _ = tokio::time::sleep(std::time::Duration::from_millis(nap)) => {}
-                _ = handle.wake.notified() => {}
+            let open = tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_millis(nap)) => true,
+                _ = handle.wake.notified() => true,
+                open = peer.readable(limit) => open,
+            };
+            if !open && handle.unblocked.borrow().is_none() {
+                server.borrow_mut().blocking.unblock(handle.id);
+                return None;
             }
             if handle.killed.get() {
                 server.borrow_mut().blocking.unblock(handle.id);
@@ -291,27 +349,52 @@ async fn wait_unblocked(
             offset,
             numreplicas,
             deadline_ms,
-        } => loop {
-            let (acked, acks) = {
-                let s = server.borrow();
-                (
-                    s.repl.master.wait_target(offset) as i64,
-                    s.repl.acks.clone(),
-                )
-            };
-            let now = unix_ms();
-            if acked >= numreplicas || deadline_ms.is_some_and(|d| now >= d) {
-                return Some(Frame::Integer(acked));
+        } => {
+            let _counted = WaitCount::new(server);
+            loop {
+                let (acked, acks) = {
+                    let s = server.borrow();
+                    (
+                        s.repl.master.wait_target(offset) as i64,
+                        s.repl.acks.clone(),
+                    )
+                };
+                let now = unix_ms();
+                if acked >= numreplicas || deadline_ms.is_some_and(|d| now >= d) {
+                    return Some(Frame::Integer(acked));
+                }
+                let nap = deadline_ms.map_or(100, |d| (d - now).clamp(1, 100)) as u64;
+                tokio::select! {
+                    _ = acks.notified() => {}
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(nap)) => {}
+                    _ = handle.wake.notified() => {}
+                    open = peer.readable(limit) => if !open {
+                        return None;
+                    },
+                }
+                if handle.killed.get() {
+                    return None;
+                }
             }
-            let nap = deadline_ms.map_or(100, |d| (d - now).clamp(1, 100)) as u64;
-            tokio::select! {
-                _ = acks.notified() => {}
-                _ = tokio::time::sleep(std::time::Duration::from_millis(nap)) => {}
-                _ = handle.wake.notified() => {}
-            }
-            if handle.killed.get() {
-                return None;
-            }
-        },
+        }
+    }
+}
+
+/// Counts a client blocked in WAIT for as long as it lives.
+struct WaitCount<'a>(&'a Rc<RefCell<Server>>);
+
+impl<'a> WaitCount<'a> {
+    fn new(server: &'a Rc<RefCell<Server>>) -> Self {
+        server.borrow_mut().wait_clients += 1;
+        WaitCount(server)
+    }
+}
+
+impl Drop for WaitCount<'_> {
+    fn drop(&mut self) {
+        // Never held across a borrow: the wait loop borrows only briefly.
+        if let Ok(mut s) = self.0.try_borrow_mut() {
+            s.wait_clients = s.wait_clients.saturating_sub(1);
+        }
     }
 }

@@ -133,7 +133,7 @@ fn section(s: &Server, name: &str, out: &mut String) {
                 s.config.int("maxclients"),
                 s.clients.values().map(|c| c.qbuf.get()).max().unwrap_or(0),
                 s.clients.values().map(|c| c.obuf.get()).max().unwrap_or(0),
-                s.blocking.clients.len(),
+                s.blocking.clients.len() + s.wait_clients,
             );
         }
         "memory" => {

@@ -189,15 +189,15 @@ impl Loader {
     }
 
     /// Feeds bytes and stores every complete key.
-    pub fn feed(&mut self, data: &[u8]) -> Result<(), rdb::RdbError> {
+    pub fn feed(&mut self, data: &[u8]) -> Result<(), FeedError> {
         self.reader.feed(data);
         while let Some(ev) = self.reader.next_event()? {
-            self.apply(ev);
+            self.apply(ev)?;
         }
         Ok(())
     }
 
-    fn apply(&mut self, ev: RdbEvent) {
+    fn apply(&mut self, ev: RdbEvent) -> Result<(), FeedError> {
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         match ev {
             RdbEvent::Aux { key, value } => match &key[..] {
@@ -209,17 +209,27 @@ impl Loader {
                 b"repl-stream-db" => self.report.repl_stream_db = text(&value).parse().ok(),
                 _ => {}
             },
-            RdbEvent::SelectDb(n) => self.db = usize::try_from(n).unwrap_or(usize::MAX),
+            RdbEvent::SelectDb(n) => {
+                // Keys of a database this server does not have would be
+                // lost, and a master's later `SELECT n` would fail here and
+                // send its writes to the wrong database: refuse the file.
+                match usize::try_from(n) {
+                    Ok(db) if db < self.dbs.len() => self.db = db,
+                    _ => {
+                        return Err(FeedError::TooManyDatabases {
+                            databases: self.dbs.len(),
+                        })
+                    }
+                }
+            }
             RdbEvent::Entry(e) => {
                 let expire = e.expire_ms.unwrap_or(NO_EXPIRE);
                 if self.drop_expired && expire != NO_EXPIRE && expire <= self.now_ms {
                     self.report.expired += 1;
-                    return;
+                    return Ok(());
                 }
                 let Some(db) = self.dbs.get_mut(self.db) else {
-                    // A database this server does not have: Redis refuses
-                    // the file; we skip the key and count nothing.
-                    return;
+                    return Ok(());
                 };
                 db.insert_record(
                     &e.key,
@@ -236,6 +246,7 @@ impl Loader {
             | RdbEvent::Function(_)
             | RdbEvent::Eof { .. } => {}
         }
+        Ok(())
     }
 
     /// Ends the load, checking the stream was complete; gives the databases.
@@ -256,7 +267,36 @@ pub fn load_file(path: &Path, mut loader: Loader) -> Result<(Vec<Db>, LoadReport
         }
         loader.feed(&buf[..n]).map_err(LoadError::Format)?;
     }
-    loader.finish().map_err(LoadError::Format)
+    loader
+        .finish()
+        .map_err(|e| LoadError::Format(FeedError::Rdb(e)))
+}
+
+/// Why fed RDB bytes could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    /// The bytes are not a valid RDB stream.
+    #[error("{0}")]
+    Rdb(#[from] rdb::RdbError),
+    /// The file selects a database number this server does not have.
+    #[error("Data file was created with a Redis server configured to handle more than {databases} databases")]
+    TooManyDatabases {
+        /// The configured `databases`.
+        databases: usize,
+    },
+}
+
+impl FeedError {
+    /// The line Redis logs before exiting when a file at start-up is bad.
+    pub fn fatal_line(&self) -> String {
+        match self {
+            FeedError::Rdb(e) => format!(
+                "Error loading the RDB file at offset {}: {e}. Unrecoverable error, aborting now.",
+                e.offset()
+            ),
+            FeedError::TooManyDatabases { .. } => format!("FATAL: {self}. Exiting"),
+        }
+    }
 }
 
 /// Why a load failed.
@@ -265,9 +305,9 @@ pub enum LoadError {
     /// The file could not be read.
     #[error("{0}")]
     Io(io::Error),
-    /// The file is not a valid RDB stream.
+    /// The file is not a valid RDB stream, or does not fit this server.
     #[error("{0}")]
-    Format(rdb::RdbError),
+    Format(FeedError),
 }
 
 /// The path of the dump file: `dir` is the working directory already.

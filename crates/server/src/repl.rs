@@ -53,8 +53,15 @@ pub struct Repl {
     /// A full sync being received.
     loader: Option<Loader>,
     loader_error: Option<String>,
-    /// The session that applies the master's commands.
+    /// The session that applies the master's commands (Redis's master
+    /// client): it exists while the link is up after a sync.
     master_session: Option<Session>,
+    /// The database the master's stream has selected. It outlives the
+    /// master session, as Redis's cached master does: a master continuing
+    /// with `+CONTINUE` does not send SELECT again.
+    master_db: usize,
+    /// Peer and local addresses of the master socket, for CLIENT LIST.
+    link_addrs: Option<(std::net::SocketAddr, std::net::SocketAddr)>,
     /// Snapshot children by snapshot.
     snapshots: HashMap<SnapshotId, i32>,
     /// Notified when a replica acknowledges (WAIT).
@@ -145,6 +152,8 @@ impl Repl {
             loader: None,
             loader_error: None,
             master_session: None,
+            master_db: 0,
+            link_addrs: None,
             snapshots: HashMap::new(),
             acks: Rc::new(Notify::new()),
             me: Weak::new(),
@@ -158,6 +167,12 @@ impl Repl {
 
     /// Continues the replication history stored in a dump file (a clean
     /// restart keeps partial resynchronization possible).
+    ///
+    /// A replica takes the file's ID and offset as its cached master. A
+    /// master starts a fresh ID and keeps the file's as its secondary ID,
+    /// valid up to the file's offset, as Redis 7.0 does: a replica that
+    /// was ahead of the snapshot holds history this master no longer has,
+    /// so it must not continue under the old ID.
     pub fn restore_history(&mut self, cfg: &Config, replid: &str, offset: i64, as_replica: bool) {
         let Ok(id) = ReplId::parse_bytes(replid.as_bytes()) else {
             return;
@@ -165,10 +180,13 @@ impl Repl {
         let Ok(offset) = u64::try_from(offset) else {
             return;
         };
-        let history = NodeHistory {
-            ids: ReplicationIds::from_parts(id, ReplId::NONE, -1),
-            offset,
+        let ids = if as_replica {
+            ReplicationIds::from_parts(id, ReplId::NONE, -1)
+        } else {
+            let fresh = ReplId::from_random(crate::server::random_bytes());
+            ReplicationIds::from_parts(fresh, id, offset as i64 + 1)
         };
+        let history = NodeHistory { ids, offset };
         let mcfg = master_config(cfg);
         // A master keeps serving its history: an empty backlog starting at
         // the stored offset lets its replicas continue with "+CONTINUE"
@@ -184,6 +202,20 @@ impl Repl {
         if as_replica {
             let _ = self.replica.set_cached_master(id, offset);
         }
+    }
+
+    /// The database the master's stream has selected, as a snapshot's
+    /// `repl-stream-db` records it on a replica.
+    pub fn master_db(&self) -> usize {
+        self.master_session
+            .as_ref()
+            .map_or(self.master_db, |s| s.db)
+    }
+
+    /// Sets the database the master's stream continues in (from a dump
+    /// file's `repl-stream-db` at start-up).
+    pub fn set_master_db(&mut self, db: usize) {
+        self.master_db = db;
     }
 
     /// The master replication offset, counting writes still batched.
@@ -461,9 +493,7 @@ fn replica_action(s: &mut Server, a: replica::Action, now: u64) {
             s.repl.link_gen += 1;
             s.repl.link_out.clear();
             s.repl.link_wake.notify_one();
-            if let Some(sess) = s.repl.master_session.take() {
-                s.unregister_client(sess.handle.id);
-            }
+            cache_master_session(s);
         }
         replica::Action::SnapshotStart { .. } => {
             s.repl.loader = Some(Loader::new(
@@ -499,8 +529,18 @@ fn replica_action(s: &mut Server, a: replica::Action, now: u64) {
                         report.loaded,
                         report.expired
                     );
+                    // The stream continues in the database the snapshot
+                    // names (`repl-stream-db`), as Redis's new master
+                    // client does.
+                    let db = report
+                        .repl_stream_db
+                        .and_then(|d| usize::try_from(d).ok())
+                        .filter(|&d| d < s.ks.db_count())
+                        .unwrap_or(0);
+                    s.repl.master_db = db;
                     if let Some(sess) = s.repl.master_session.as_mut() {
-                        sess.db = 0;
+                        sess.db = db;
+                        sess.handle.db.set(db);
                         sess.multi = None;
                     }
                     let _ = s.repl.replica.handle_snapshot_loaded(now);
@@ -526,6 +566,16 @@ fn replica_action(s: &mut Server, a: replica::Action, now: u64) {
         replica::Action::Role { replica, link_up } => {
             s.repl.is_replica = replica;
             s.repl.link_up = link_up;
+            if !replica {
+                // A promoted node's own stream starts with SELECT; a
+                // later master will too.
+                s.repl.master_db = 0;
+            }
+            if replica && link_up && s.repl.master_session.is_none() {
+                // Redis creates the master client when the sync completes.
+                let sess = new_master_session(s);
+                s.repl.master_session = Some(sess);
+            }
             s.ks.set_reclaim_expired(!replica);
             crate::logging::set_role(if replica { b'S' } else { b'M' });
         }
@@ -540,27 +590,46 @@ fn replica_action(s: &mut Server, a: replica::Action, now: u64) {
 fn apply_from_master(s: &mut Server, args: &[Bytes], now: u64) {
     let mut sess = match s.repl.master_session.take() {
         Some(sess) => sess,
-        None => {
-            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-            let (host, port) = s
-                .repl
-                .replica
-                .master_addr()
-                .map(|(h, p)| (h.to_string(), p))
-                .unwrap_or_default();
-            let addr = format!("{host}:{port}").parse().unwrap_or(addr);
-            let h = s.register_client(addr, addr);
-            h.kind.set(ClientKind::Master);
-            let mut sess = Session::new(h, true);
-            sess.is_master = true;
-            sess
-        }
+        None => new_master_session(s),
     };
     s.ks.set_see_expired(true);
     let _ = crate::commands::dispatch(s, &mut sess, args, now as i64);
     s.ks.set_see_expired(false);
     sess.extra_replies.clear();
     s.repl.master_session = Some(sess);
+}
+
+/// Creates the master client: registered under the master socket's
+/// addresses, in the database the stream last selected.
+fn new_master_session(s: &mut Server) -> Session {
+    let unknown = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let (peer, local) = s.repl.link_addrs.unwrap_or_else(|| {
+        let peer = s
+            .repl
+            .replica
+            .master_addr()
+            .and_then(|(h, p)| format!("{h}:{p}").parse().ok())
+            .unwrap_or(unknown);
+        (peer, unknown)
+    });
+    let h = s.register_client(peer, local);
+    h.kind.set(ClientKind::Master);
+    let mut sess = Session::new(h, true);
+    sess.is_master = true;
+    sess.db = s.repl.master_db;
+    sess.handle.db.set(sess.db);
+    sess
+}
+
+/// The link is gone: the master client goes, but its selected database
+/// is kept for a partial resync (an open MULTI is dropped: the master
+/// sends the whole transaction again).
+fn cache_master_session(s: &mut Server) {
+    if let Some(sess) = s.repl.master_session.take() {
+        s.repl.master_db = sess.db;
+        s.unregister_client(sess.handle.id);
+    }
+    s.repl.link_addrs = None;
 }
 
 /// The connection to this node's master: connects, then relays bytes both
@@ -581,6 +650,7 @@ async fn master_link(server: Rc<RefCell<Server>>, gen: u64, host: String, port: 
         let stream = match conn {
             Ok(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);
+                s.repl.link_addrs = stream.peer_addr().ok().zip(stream.local_addr().ok());
                 let _ = s.repl.replica.handle_connected(now);
                 Some(stream)
             }
@@ -688,8 +758,6 @@ pub fn drop_master_link(s: &mut Server) {
     s.repl.link_out.clear();
     s.repl.link_wake.notify_one();
     let _ = s.repl.replica.handle_disconnected(unix_ms() as u64);
-    if let Some(sess) = s.repl.master_session.take() {
-        s.unregister_client(sess.handle.id);
-    }
+    cache_master_session(s);
     drive(s);
 }

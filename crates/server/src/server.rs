@@ -159,8 +159,9 @@ pub struct Server {
     pub limits: DecoderLimits,
     /// Whether the cron expires keys actively (DEBUG SET-ACTIVE-EXPIRE).
     pub active_expire: bool,
-    /// Replication ID and offset found in the dump loaded at start-up.
-    pub loaded_repl: Option<(String, i64)>,
+    /// Replication ID, offset and stream database found in the dump
+    /// loaded at start-up.
+    pub loaded_repl: Option<(String, i64, usize)>,
     /// The CLIENT PAUSE in force, if any.
     pub pause: Option<Pause>,
     /// Woken by CLIENT UNPAUSE.
@@ -169,6 +170,9 @@ pub struct Server {
     pub aof: Option<crate::aof::Aof>,
     /// Clients blocked on keys (BLPOP and friends).
     pub blocking: crate::commands::blocking::Blocking,
+    /// Clients blocked in WAIT (counted in `blocked_clients`, as Redis
+    /// does).
+    pub wait_clients: usize,
     /// Snapshot and load state.
     pub saving: crate::commands::persistence::SaveState,
     /// Subscribers of each channel.
@@ -234,6 +238,7 @@ impl Server {
             active_expire: true,
             saving: Default::default(),
             blocking: Default::default(),
+            wait_clients: 0,
             aof: None,
             pause: None,
             unpaused: Rc::new(tokio::sync::Notify::new()),
@@ -525,8 +530,17 @@ impl Server {
             return None;
         }
         let h = self.repl.master.history();
+        // A replica records the database its master's stream is in; a
+        // master the one its own stream selected, 0 when none was (its next
+        // write starts with SELECT anyway). -1 would make Redis ignore the
+        // replication fields.
+        let db = if self.repl.is_replica {
+            self.repl.master_db()
+        } else {
+            self.repl.stream_db().unwrap_or(0)
+        };
         Some(rdb::ReplAux {
-            stream_db: self.repl.stream_db().map_or(-1, |d| d as i64),
+            stream_db: db as i64,
             repl_id: h.ids.replid().to_string(),
             repl_offset: h.offset as i64,
         })

@@ -418,16 +418,16 @@ async fn load_rdb_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<()>
             if n == 0 {
                 break;
             }
-            loader.feed(&buf[..n]).map_err(|e| {
-                anyhow::anyhow!("Error loading the RDB file at offset {}: {e}. Unrecoverable error, aborting now.", e.offset())
-            })?;
+            loader
+                .feed(&buf[..n])
+                .map_err(|e| anyhow::anyhow!(e.fatal_line()))?;
             server.borrow_mut().saving.loading_read += n as u64;
             // Let clients in between chunks: they are answered -LOADING.
             tokio::task::yield_now().await;
         }
-        loader.finish().map_err(|e| {
-            anyhow::anyhow!("Error loading the RDB file at offset {}: {e}. Unrecoverable error, aborting now.", e.offset())
-        })
+        loader
+            .finish()
+            .map_err(|e| anyhow::anyhow!(crate::persist::FeedError::Rdb(e).fatal_line()))
     }
     .await;
     let mut s = server.borrow_mut();
@@ -453,7 +453,19 @@ async fn load_rdb_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<()>
     s.ks.replace_dbs(dbs);
     s.saving.loaded_keys = report.loaded;
     s.saving.loaded_expired = report.expired;
-    s.loaded_repl = report.repl_id.clone().zip(report.repl_offset);
+    // Redis trusts the replication fields only with a stream database
+    // (older writers stored -1 there by mistake).
+    s.loaded_repl = match (
+        report.repl_id.clone(),
+        report.repl_offset,
+        report.repl_stream_db,
+    ) {
+        (Some(id), Some(off), Some(db)) if off != -1 && db != -1 => {
+            let db = usize::try_from(db).unwrap_or(0);
+            Some((id, off, db))
+        }
+        _ => None,
+    };
     tracing::info!(
         "DB loaded from disk: {:.3} seconds",
         started.elapsed().as_secs_f64()
@@ -479,8 +491,11 @@ fn start_replication(server: &Rc<RefCell<Server>>) {
         s.config.get("replicaof"),
         Some(crate::config::Val::ReplicaOf(Some(_)))
     );
-    if let Some((id, offset)) = s.loaded_repl.clone() {
+    if let Some((id, offset, db)) = s.loaded_repl.clone() {
         s.repl.restore_history(&s.config, &id, offset, as_replica);
+        if as_replica {
+            s.repl.set_master_db(db);
+        }
     }
     if let Some(crate::config::Val::ReplicaOf(Some((host, mport)))) =
         s.config.get("replicaof").cloned()

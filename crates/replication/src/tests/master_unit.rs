@@ -127,6 +127,18 @@ fn disk() -> MasterConfig {
 }
 
 #[test]
+fn replconf_only_connection_is_known_until_it_closes() {
+    // A connection that only sent REPLCONF has a record the server must
+    // report closed, or it stays forever.
+    let mut m = M::new(diskless());
+    m.hello(R1, 6380, true);
+    assert!(m.m.knows(R1));
+    assert!(!m.m.is_replica(R1));
+    m.m.handle_disconnected(R1, m.now);
+    assert!(!m.m.knows(R1));
+}
+
+#[test]
 fn replconf_replies() {
     let mut m = M::new(diskless());
     m.c(

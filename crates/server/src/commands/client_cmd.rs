@@ -48,6 +48,7 @@ pub fn setname(_s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
 /// CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...]
 pub fn list(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
     let mut ids: Option<Vec<u64>> = None;
+    let mut ty: Option<String> = None;
     let mut i = 2;
     while i < c.argc() {
         let opt = c.arg(i).to_ascii_lowercase();
@@ -62,9 +63,7 @@ pub fn list(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
                     String::from_utf8_lossy(c.arg(i + 1))
                 ));
             }
-            if t != b"normal" {
-                ids = Some(Vec::new());
-            }
+            ty = Some(String::from_utf8_lossy(&t).into_owned());
             i += 2;
         } else if opt == b"id" && i + 1 < c.argc() {
             let mut v = Vec::new();
@@ -83,7 +82,9 @@ pub fn list(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
     let now = unix_ms();
     let mut text = String::new();
     for (id, h) in &s.clients {
-        if ids.as_ref().is_some_and(|v| !v.contains(id)) {
+        if ids.as_ref().is_some_and(|v| !v.contains(id))
+            || ty.as_deref().is_some_and(|t| !is_type(h, t))
+        {
             continue;
         }
         text.push_str(&h.describe(now));
@@ -92,6 +93,19 @@ pub fn list(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
     Frame::Verbatim {
         format: *b"txt",
         text: Bytes::from(text),
+    }
+}
+
+/// Whether client `h` is of CLIENT LIST / CLIENT KILL type `t` (already
+/// validated, lower case): Redis's `getClientType`, where a subscribed
+/// client is `pubsub` and not `normal`.
+fn is_type(h: &crate::session::ClientHandle, t: &str) -> bool {
+    use crate::session::ClientKind;
+    match t {
+        "normal" => h.kind.get() == ClientKind::Normal && h.subscription_count() == 0,
+        "master" => h.kind.get() == ClientKind::Master,
+        "replica" | "slave" => h.kind.get() == ClientKind::Replica,
+        _ => h.kind.get() == ClientKind::Normal && h.subscription_count() > 0,
     }
 }
 
@@ -164,15 +178,7 @@ pub fn kill(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
             && addr.as_ref().is_none_or(|a| *a == h.addr.to_string())
             && laddr.as_ref().is_none_or(|a| *a == h.laddr.to_string())
             && user.as_ref().is_none_or(|u| u == "default")
-            && ty.as_ref().is_none_or(|t| {
-                use crate::session::ClientKind;
-                match t.as_str() {
-                    "normal" => h.kind.get() == ClientKind::Normal && h.subscription_count() == 0,
-                    "master" => h.kind.get() == ClientKind::Master,
-                    "replica" | "slave" => h.kind.get() == ClientKind::Replica,
-                    _ => h.kind.get() == ClientKind::Normal && h.subscription_count() > 0,
-                }
-            });
+            && ty.as_deref().is_none_or(|t| is_type(h, t));
         if matches && !(skipme && h.id == sess.handle.id) {
             h.kill();
             killed += 1;
