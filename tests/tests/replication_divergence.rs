@@ -471,3 +471,45 @@ fn huge_backlog_is_lazy_replikv() {
 fn reference_huge_backlog_is_lazy_redis() {
     huge_backlog_is_lazy(Redis);
 }
+
+/// A node with a client blocked in BLPOP becomes a replica: the client is
+/// answered `-UNBLOCKED` and closed, so it cannot pop from the new
+/// master's data (which would diverge the two).
+fn blocked_client_unblocked_on_role_change(kind: ServerKind) {
+    let a = start(kind, &[]);
+    let b = start(kind, &[]);
+    let mut blocked = RawConn::connect(b.port());
+    blocked.send(&encode_command(&[b"BLPOP", b"foo", b"0"]));
+    let ok = wait_until(EVENTUAL, || {
+        info_int(b.port(), "clients", "blocked_clients") == 1
+    });
+    assert!(ok, "BLPOP must block");
+    let port = a.port().to_string();
+    assert_ok(
+        &cmd(b.port(), &["REPLICAOF", "127.0.0.1", &port]),
+        "REPLICAOF",
+    );
+    let reply = blocked.read_value();
+    assert_eq!(
+        replikv_tests::error_text(&reply).as_deref(),
+        Some("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"),
+        "{}",
+        show_value(&reply)
+    );
+    blocked.read_until_close_or(Duration::from_secs(5));
+    assert!(blocked.is_closed(), "the client is closed after the reply");
+    wait_link_up(&b);
+    assert_eq!(cmd(a.port(), &["RPUSH", "foo", "a", "b"]), Value::Int(2));
+    wait_in_sync(&a, &[&b]);
+    assert_eq!(cmd(b.port(), &["LLEN", "foo"]), Value::Int(2));
+}
+
+#[test]
+fn blocked_client_unblocked_on_role_change_replikv() {
+    blocked_client_unblocked_on_role_change(Replikv);
+}
+
+#[test]
+fn reference_blocked_client_unblocked_on_role_change_redis() {
+    blocked_client_unblocked_on_role_change(Redis);
+}

@@ -9,8 +9,10 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{mpsc, Arc};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 /// When the file is flushed to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,13 +102,114 @@ pub struct Aof {
     base_name: String,
     manifest: Vec<ManifestEntry>,
     file: File,
-    /// Encoded commands not yet written.
+    /// Encoded commands not yet written. After a failed write they stay
+    /// here and are written again by the next call (the writes were
+    /// acknowledged: they must reach the file once space returns).
     buf: BytesMut,
     db: Option<usize>,
     fsync: Fsync,
     unsynced: bool,
+    /// Bytes in the current incremental file: a short write is cut back
+    /// to it, so the file never holds half a command followed by the
+    /// whole command written again.
+    incr_size: u64,
+    /// Total size of the AOF files after the last rewrite (or at open):
+    /// the reference for `auto-aof-rewrite-percentage`.
+    base_size: u64,
+    /// The last write failed with this error; writes are refused with
+    /// `-MISCONF` until a write succeeds.
+    write_error: Option<String>,
+    /// Unix seconds of the last write error logged (Redis logs one every
+    /// 30 s).
+    last_error_log: i64,
+    /// The `everysec` fsync, done off the event loop.
+    fsyncer: Fsyncer,
     /// Sequence of the incremental file a running rewrite switched to.
     pub rewrite: Option<(i32, u64)>,
+}
+
+/// Seconds between two logs of the same AOF write error.
+const WRITE_ERROR_LOG_RATE: i64 = 30;
+
+/// Why the AOF could not take the latest writes.
+#[derive(Debug, thiserror::Error)]
+pub enum AofError {
+    /// The write failed; the bytes are kept for the next attempt.
+    #[error("{0}")]
+    Write(io::Error),
+    /// `appendfsync always` and the write or its fsync failed: replies are
+    /// already built, so the only safe answer is to stop (as Redis does).
+    #[error("{0}")]
+    Fatal(String),
+}
+
+/// Carries out a failed write's consequence: under `appendfsync always`
+/// the process stops, as Redis does, because the replies for writes that
+/// are not on disk are already built; otherwise the error is recorded and
+/// writes are refused until a retry succeeds.
+pub fn exit_if_fatal(result: Result<(), AofError>) {
+    if let Err(AofError::Fatal(msg)) = result {
+        tracing::warn!("{msg}");
+        std::process::exit(1);
+    }
+}
+
+/// A thread that runs the `everysec` fsync, so a slow disk stalls it and
+/// not the clients (Redis's bio fsync job).
+#[derive(Debug)]
+struct Fsyncer {
+    jobs: mpsc::Sender<File>,
+    busy: Arc<AtomicBool>,
+    /// errno of the last failed fsync, 0 after a successful one.
+    errno: Arc<AtomicI32>,
+}
+
+impl Fsyncer {
+    fn start() -> io::Result<Fsyncer> {
+        let (jobs, rx) = mpsc::channel::<File>();
+        let busy = Arc::new(AtomicBool::new(false));
+        let errno = Arc::new(AtomicI32::new(0));
+        let (b, e) = (busy.clone(), errno.clone());
+        std::thread::Builder::new()
+            .name("aof-fsync".to_string())
+            .spawn(move || {
+                // Ends when the Aof (the sender) is dropped.
+                while let Ok(file) = rx.recv() {
+                    match file.sync_data() {
+                        Ok(()) => e.store(0, Ordering::Release),
+                        Err(err) => e.store(err.raw_os_error().unwrap_or(5), Ordering::Release),
+                    }
+                    b.store(false, Ordering::Release);
+                }
+            })?;
+        Ok(Fsyncer { jobs, busy, errno })
+    }
+
+    /// Starts an fsync of `file` unless one is still running.
+    fn request(&self, file: &File) -> io::Result<()> {
+        if self.busy.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let dup = file.try_clone()?;
+        self.busy.store(true, Ordering::Release);
+        if self.jobs.send(dup).is_err() {
+            self.busy.store(false, Ordering::Release);
+            return Err(io::Error::other("the AOF fsync thread is gone"));
+        }
+        Ok(())
+    }
+
+    fn error(&self) -> Option<io::Error> {
+        match self.errno.load(Ordering::Acquire) {
+            0 => None,
+            n => Some(io::Error::from_raw_os_error(n)),
+        }
+    }
+}
+
+/// An I/O error as Redis prints it (`strerror`).
+fn strerror(e: &io::Error) -> String {
+    crate::repl::io_error_text(e)
 }
 
 fn write_atomic(path: &Path, text: &str) -> io::Result<()> {
@@ -149,7 +252,8 @@ impl Aof {
             .create(true)
             .append(true)
             .open(dir.join(incr))?;
-        Ok(Aof {
+        let incr_size = file.metadata()?.len();
+        let mut aof = Aof {
             dir: dir.to_path_buf(),
             base_name: base_name.to_string(),
             manifest,
@@ -158,8 +262,44 @@ impl Aof {
             db: None,
             fsync,
             unsynced: false,
+            incr_size,
+            base_size: 0,
+            write_error: None,
+            last_error_log: 0,
+            fsyncer: Fsyncer::start()?,
             rewrite: None,
-        })
+        };
+        aof.base_size = aof.current_size();
+        Ok(aof)
+    }
+
+    /// Total bytes of the files the manifest lists (base and incremental).
+    pub fn current_size(&self) -> u64 {
+        let current = self.manifest.iter().rev().find(|e| e.kind == 'i');
+        self.manifest
+            .iter()
+            .filter(|e| e.kind != 'h')
+            .map(|e| {
+                if Some(e) == current {
+                    self.incr_size
+                } else {
+                    std::fs::metadata(self.dir.join(&e.name)).map_or(0, |m| m.len())
+                }
+            })
+            .sum()
+    }
+
+    /// The size after the last rewrite (`aof_rewrite_base_size`).
+    pub fn base_size(&self) -> u64 {
+        self.base_size
+    }
+
+    /// Why writes must be refused, if the last write or fsync failed: the
+    /// text after `-MISCONF Errors writing to the AOF file: `.
+    pub fn error(&self) -> Option<String> {
+        self.write_error
+            .clone()
+            .or_else(|| self.fsyncer.error().map(|e| strerror(&e)))
     }
 
     /// Creates a new AOF whose base is `base` (an RDB snapshot written by
@@ -216,27 +356,99 @@ impl Aof {
 
     /// Writes what was fed; with `always`, also syncs before returning,
     /// so replies to the writes go out only once they are on disk.
-    pub fn write(&mut self) -> io::Result<()> {
+    ///
+    /// A failed write keeps the unwritten bytes for the next call and cuts
+    /// any partial write back off the file (Redis's `ftruncate`), so a
+    /// retry never duplicates half a command. Under `always` a failure is
+    /// [`AofError::Fatal`].
+    pub fn write(&mut self) -> Result<(), AofError> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        self.file.write_all(&self.buf)?;
+        let mut written = 0;
+        let failure = loop {
+            if written == self.buf.len() {
+                break None;
+            }
+            match self.file.write(&self.buf[written..]) {
+                Ok(0) => break Some(io::Error::from(io::ErrorKind::WriteZero)),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Some(e),
+            }
+        };
+        if let Some(e) = failure {
+            let now = crate::server::unix_ms() / 1000;
+            let log = now - self.last_error_log > WRITE_ERROR_LOG_RATE;
+            if log {
+                self.last_error_log = now;
+            }
+            if written == 0 {
+                if log {
+                    tracing::warn!("Error writing to the AOF file: {}", strerror(&e));
+                }
+            } else {
+                if log {
+                    tracing::warn!(
+                        "Short write while writing to the AOF file: (nwritten={written}, expected={})",
+                        self.buf.len()
+                    );
+                }
+                match self.file.set_len(self.incr_size) {
+                    Ok(()) => written = 0,
+                    Err(te) => {
+                        if log {
+                            tracing::warn!("Could not remove short write from the append-only file.  Redis may refuse to load the AOF the next time it starts.  ftruncate: {}", strerror(&te));
+                        }
+                    }
+                }
+            }
+            if self.fsync == Fsync::Always {
+                return Err(AofError::Fatal(
+                    "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting..."
+                        .to_string(),
+                ));
+            }
+            self.incr_size += written as u64;
+            self.buf.advance(written);
+            self.write_error = Some(strerror(&e));
+            return Err(AofError::Write(e));
+        }
+        if self.write_error.take().is_some() {
+            tracing::warn!("AOF write error looks solved, Redis can write again.");
+        }
+        self.incr_size += written as u64;
         self.buf.clear();
         self.unsynced = true;
         if self.fsync == Fsync::Always {
-            self.file.sync_data()?;
+            if let Err(e) = self.file.sync_data() {
+                return Err(AofError::Fatal(format!(
+                    "Can't persist AOF for fsync error when the AOF fsync policy is 'always': {}. Exiting...",
+                    strerror(&e)
+                )));
+            }
             self.unsynced = false;
         }
         Ok(())
     }
 
-    /// The once-per-second sync of `everysec`.
-    pub fn tick(&mut self) -> io::Result<()> {
+    /// The once-per-second work: retries a failed write, and starts the
+    /// `everysec` fsync on its thread.
+    pub fn tick(&mut self) -> Result<(), AofError> {
         self.write()?;
         if self.unsynced && self.fsync == Fsync::EverySec {
-            self.file.sync_data()?;
+            self.fsyncer.request(&self.file).map_err(AofError::Write)?;
             self.unsynced = false;
         }
+        Ok(())
+    }
+
+    /// Writes and syncs everything, on the caller's thread (shutdown, and
+    /// turning the AOF off).
+    pub fn flush_and_sync(&mut self) -> Result<(), AofError> {
+        self.write()?;
+        self.file.sync_data().map_err(AofError::Write)?;
+        self.unsynced = false;
         Ok(())
     }
 
@@ -247,7 +459,7 @@ impl Aof {
     /// Starts a rewrite: from now on writes go to a new incremental file;
     /// returns the path the child must write the new base to.
     pub fn begin_rewrite(&mut self, child_pid: i32) -> io::Result<PathBuf> {
-        self.write()?;
+        self.write().map_err(|e| io::Error::other(e.to_string()))?;
         let _ = self.file.sync_data();
         let seq = self.next_seq();
         let incr = format!("{}.{seq}.incr.aof", self.base_name);
@@ -255,6 +467,7 @@ impl Aof {
             .create(true)
             .append(true)
             .open(self.dir.join(&incr))?;
+        self.incr_size = 0;
         // The old files stay listed until the new base exists.
         self.manifest.push(ManifestEntry {
             name: incr,
@@ -310,14 +523,21 @@ impl Aof {
                 let _ = std::fs::remove_file(self.dir.join(&e.name));
             }
         }
+        self.base_size = self.current_size();
         Ok(())
     }
 }
 
 /// Reads a command log, giving each complete command to `apply`. A
-/// truncated last command (a crash mid-write) is cut off, as Redis does
-/// with `aof-load-truncated yes`; returns the number of commands.
-pub fn replay(path: &Path, mut apply: impl FnMut(&[Bytes])) -> Result<u64, String> {
+/// truncated last command (a crash mid-write) is cut off when
+/// `allow_truncated` (`aof-load-truncated yes`, for the last file only),
+/// and refuses the load otherwise, as Redis does; returns the number of
+/// commands.
+pub fn replay(
+    path: &Path,
+    allow_truncated: bool,
+    mut apply: impl FnMut(&[Bytes]),
+) -> Result<u64, String> {
     let mut file = File::open(path).map_err(|e| e.to_string())?;
     let mut decoder = resp_codec::RequestDecoder::new(resp_codec::DecoderLimits {
         max_bulk_len: u64::MAX,
@@ -353,6 +573,14 @@ pub fn replay(path: &Path, mut apply: impl FnMut(&[Bytes])) -> Result<u64, Strin
             }
         }
     }
+    if !buf.is_empty() && !allow_truncated {
+        return Err(format!(
+            "Unexpected end of file reading the append only file {}. You can: \
+             1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. \
+             2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.",
+            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        ));
+    }
     if !buf.is_empty() {
         tracing::warn!(
             "!!! Warning: short read while loading the AOF file {}!!! AOF loaded anyway because aof-load-truncated is enabled",
@@ -387,7 +615,14 @@ mod tests {
         let p = dir.join("x.aof");
         std::fs::write(&p, b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*3\r\n$3\r\nSET\r\n$1\r\nk").unwrap();
         let mut seen = Vec::new();
-        let n = replay(&p, |a| seen.push(a.to_vec())).unwrap();
+        let err = replay(&p, false, |_| {}).unwrap_err();
+        assert!(err.starts_with("Unexpected end of file reading the append only file x.aof. You can: 1) Make a backup"), "{err}");
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().len(),
+            68,
+            "refusing leaves the file alone"
+        );
+        let n = replay(&p, true, |a| seen.push(a.to_vec())).unwrap();
         assert_eq!(n, 2);
         assert_eq!(std::fs::metadata(&p).unwrap().len(), 50);
         std::fs::remove_dir_all(&dir).unwrap();

@@ -169,9 +169,7 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
                 // `appendfsync always`), the backlog and replicas together,
                 // before any reply to them goes out.
                 if let Some(aof) = s.aof.as_mut() {
-                    if let Err(e) = aof.write() {
-                        tracing::warn!("Error writing to the AOF file: {e}");
-                    }
+                    crate::aof::exit_if_fatal(aof.write());
                 }
                 crate::repl::flush_stream(s);
                 let limit = usize::try_from(s.config.int("client-query-buffer-limit"))
@@ -350,8 +348,11 @@ async fn wait_unblocked(
             numreplicas,
             deadline_ms,
         } => {
-            let _counted = WaitCount::new(server);
+            let _counted = WaitCount::new(server, handle);
             loop {
+                if let Some(reply) = handle.unblocked.borrow_mut().take() {
+                    return Some(reply);
+                }
                 let (acked, acks) = {
                     let s = server.borrow();
                     (
@@ -380,18 +381,20 @@ async fn wait_unblocked(
     }
 }
 
-/// Counts a client blocked in WAIT for as long as it lives.
-struct WaitCount<'a>(&'a Rc<RefCell<Server>>);
+/// Marks a client blocked in WAIT, and counts it, for as long as it lives.
+struct WaitCount<'a>(&'a Rc<RefCell<Server>>, &'a crate::session::ClientHandle);
 
 impl<'a> WaitCount<'a> {
-    fn new(server: &'a Rc<RefCell<Server>>) -> Self {
+    fn new(server: &'a Rc<RefCell<Server>>, handle: &'a crate::session::ClientHandle) -> Self {
         server.borrow_mut().wait_clients += 1;
-        WaitCount(server)
+        handle.in_wait.set(true);
+        WaitCount(server, handle)
     }
 }
 
 impl Drop for WaitCount<'_> {
     fn drop(&mut self) {
+        self.1.in_wait.set(false);
         // Never held across a borrow: the wait loop borrows only briefly.
         if let Ok(mut s) = self.0.try_borrow_mut() {
             s.wait_clients = s.wait_clients.saturating_sub(1);

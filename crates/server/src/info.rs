@@ -178,6 +178,14 @@ fn section(s: &Server, name: &str, out: &mut String) {
             } else {
                 (0.0, 0)
             };
+            let aof_sizes = s.aof.as_ref().map_or(String::new(), |a| {
+                format!(
+                    "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:{}\r\naof_buffer_length:0\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\n",
+                    a.current_size(),
+                    a.base_size(),
+                    u8::from(sv.aof_rewrite_scheduled)
+                )
+            });
             let loading = if sv.loading {
                 format!("loading_start_time:{}\r\nloading_total_bytes:{}\r\nloading_rdb_used_mem:0\r\nloading_loaded_bytes:{}\r\nloading_loaded_perc:{perc:.2}\r\nloading_eta_seconds:{eta}\r\n", s.lastsave, sv.loading_total, sv.loading_read)
             } else {
@@ -188,10 +196,13 @@ fn section(s: &Server, name: &str, out: &mut String) {
                 .map_or(-1, |c| c.started.elapsed().as_secs() as i64);
             let _ = write!(
                 w,
-                "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n{loading}rdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{current}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+                "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n{loading}rdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{current}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n{aof_sizes}",
                 u8::from(sv.loading),
                 s.ks.dirty(),
-                u8::from(sv.child.is_some()),
+                u8::from(
+                    crate::commands::persistence::active_child(s)
+                        == Some(crate::commands::persistence::ChildKind::Rdb)
+                ),
                 s.lastsave,
                 if sv.last_ok { "ok" } else { "err" },
                 sv.last_secs,
@@ -200,6 +211,12 @@ fn section(s: &Server, name: &str, out: &mut String) {
                 sv.loaded_keys,
                 u8::from(s.aof.is_some()),
                 u8::from(s.aof.as_ref().is_some_and(|a| a.rewrite.is_some())),
+                u8::from(sv.aof_rewrite_scheduled),
+                if s.aof.as_ref().is_some_and(|a| a.error().is_some()) {
+                    "err"
+                } else {
+                    "ok"
+                },
             );
         }
         "stats" => {

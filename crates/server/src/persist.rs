@@ -27,6 +27,23 @@ pub struct SnapshotInfo {
     pub used_mem: u64,
     /// Replication history to store (PSYNC after a restart).
     pub repl: Option<ReplAux>,
+    /// `rdb-key-save-delay`: microseconds to sleep after each key (a test
+    /// hook that makes a save slow; negative: sleep 1 µs once in -n keys).
+    pub key_save_delay_us: i64,
+}
+
+/// Sleeps `us` microseconds (Redis's `debugDelay`): a negative value
+/// sleeps one microsecond with probability 1/-us, so tiny average delays
+/// cost no system call per key.
+pub fn debug_delay(us: i64) {
+    let us = if us < 0 {
+        u64::from(rand::random::<u64>() % us.unsigned_abs() == 0)
+    } else {
+        us.unsigned_abs()
+    };
+    if us > 0 {
+        std::thread::sleep(std::time::Duration::from_micros(us));
+    }
 }
 
 /// Serialises every database into `sink`; returns the number of keys.
@@ -70,6 +87,12 @@ pub fn write_snapshot(ks: &Keyspace, info: &SnapshotInfo, sink: &mut dyn Write) 
             if out.len() >= CHUNK {
                 sink.write_all(&out)?;
                 out.clear();
+            }
+            if info.key_save_delay_us != 0 {
+                // Flushed first, so a slow save still streams what it has.
+                sink.write_all(&out)?;
+                out.clear();
+                debug_delay(info.key_save_delay_us);
             }
         }
     }
@@ -159,6 +182,8 @@ pub struct Loader {
     now_ms: i64,
     drop_expired: bool,
     limits: EncodingLimits,
+    /// `key-load-delay` in microseconds (a test hook; see [`debug_delay`]).
+    key_load_delay_us: i64,
     /// Counters and aux fields seen so far.
     pub report: LoadReport,
 }
@@ -184,8 +209,15 @@ impl Loader {
             now_ms,
             drop_expired,
             limits,
+            key_load_delay_us: 0,
             report: LoadReport::default(),
         }
+    }
+
+    /// Sleeps this long after each key loaded (`key-load-delay`).
+    pub fn with_key_load_delay(mut self, us: i64) -> Self {
+        self.key_load_delay_us = us;
+        self
     }
 
     /// Feeds bytes and stores every complete key.
@@ -240,6 +272,9 @@ impl Loader {
                     self.now_ms,
                 );
                 self.report.loaded += 1;
+                if self.key_load_delay_us != 0 {
+                    debug_delay(self.key_load_delay_us);
+                }
             }
             RdbEvent::ResizeDb { .. }
             | RdbEvent::ModuleAux

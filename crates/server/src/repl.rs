@@ -245,6 +245,11 @@ impl Repl {
         }
     }
 
+    /// Whether a snapshot child for replicas is running.
+    pub fn snapshot_running(&self) -> bool {
+        !self.snapshots.is_empty()
+    }
+
     /// Whether writes are worth recording for the stream.
     pub fn active(&self) -> bool {
         !self.is_replica && self.master.backlog().is_some()
@@ -496,13 +501,10 @@ fn replica_action(s: &mut Server, a: replica::Action, now: u64) {
             cache_master_session(s);
         }
         replica::Action::SnapshotStart { .. } => {
-            s.repl.loader = Some(Loader::new(
-                s.ks.db_count(),
-                now as i64,
-                false,
-                u64::MAX,
-                *s.ks.limits(),
-            ));
+            s.repl.loader = Some(
+                Loader::new(s.ks.db_count(), now as i64, false, u64::MAX, *s.ks.limits())
+                    .with_key_load_delay(s.config.int("key-load-delay")),
+            );
             s.repl.loader_error = None;
         }
         replica::Action::SnapshotChunk(b) => {
@@ -738,7 +740,9 @@ pub fn cron(s: &mut Server) {
     let now = unix_ms() as u64;
     s.repl.replica.handle_timeout(now);
     s.repl.master.handle_timeout(now);
-    let other_child = s.saving.child.is_some();
+    // A snapshot for replicas waits for a BGSAVE or AOF rewrite to end.
+    let other_child =
+        s.saving.child.is_some() || s.aof.as_ref().is_some_and(|a| a.rewrite.is_some());
     s.repl.master.set_other_child_active(now, other_child);
     drive(s);
 }

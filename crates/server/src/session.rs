@@ -54,6 +54,8 @@ pub struct ClientHandle {
     pub kind: Cell<ClientKind>,
     /// The reply of a served blocking command.
     pub unblocked: RefCell<Option<resp_codec::Frame>>,
+    /// Blocked in WAIT.
+    pub in_wait: Cell<bool>,
     /// Close once everything queued for the client is written.
     pub close_after_flush: Cell<bool>,
     /// Wakes the connection task (killed, or messages to deliver).
@@ -85,6 +87,7 @@ impl ClientHandle {
             kind: Cell::new(ClientKind::Normal),
             close_after_flush: Cell::new(false),
             unblocked: RefCell::new(None),
+            in_wait: Cell::new(false),
             wake: Notify::new(),
             pushes: RefCell::new(bytes::BytesMut::new()),
             channels: RefCell::new(Default::default()),

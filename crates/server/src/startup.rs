@@ -134,7 +134,22 @@ fn start(config: Config, file: Option<&Path>, ready: &mut Ready) -> anyhow::Resu
             .and_then(|l| l.local_addr().ok())
             .map_or(0, |a| a.port());
         server.borrow_mut().port = port;
-        tracing::info!("Running mode=standalone, port={port}.");
+        let logo = {
+            let s = server.borrow();
+            s.config.bool("always-show-logo") && s.config.str("logfile").is_empty()
+        };
+        if logo {
+            // Redis's banner carries the port and pid; tools (Redis's own
+            // test suite among them) wait for its " PID: <pid>" line.
+            println!(
+                "\n    replikv {} (Redis {} compatible), 64 bit\n    Running in standalone mode\n    Port: {port}\n    PID: {}\n",
+                env!("CARGO_PKG_VERSION"),
+                crate::VERSION,
+                std::process::id()
+            );
+        } else {
+            tracing::info!("Running mode=standalone, port={port}.");
+        }
         if !pidfile.is_empty() {
             if let Err(e) = std::fs::write(&pidfile, format!("{}\n", std::process::id())) {
                 tracing::warn!("Failed to write PID file: {e}");
@@ -341,6 +356,8 @@ fn load_aof(
     let mut s = server.borrow_mut();
     let s = &mut *s;
     let mut commands = 0u64;
+    let last_incr = manifest.iter().rev().find(|e| e.kind == 'i').map(|e| e.seq);
+    let truncated_ok = s.config.bool("aof-load-truncated");
     for e in manifest.iter().filter(|e| e.kind == 'b' || e.kind == 'i') {
         let path = dir.join(&e.name);
         if e.name.ends_with(".rdb") {
@@ -365,7 +382,10 @@ fn load_aof(
             let mut sess = crate::session::Session::new(h.clone(), true);
             sess.is_master = true;
             let now = unix_ms();
-            commands += crate::aof::replay(&path, |args| {
+            // Only the last file can end mid-command (a crash while
+            // appending); a cut in an earlier one is corruption.
+            let allow = truncated_ok && e.kind == 'i' && Some(e.seq) == last_incr;
+            commands += crate::aof::replay(&path, allow, |args| {
                 let _ = crate::commands::dispatch(s, &mut sess, args, now);
                 sess.extra_replies.clear();
             })
@@ -394,7 +414,8 @@ async fn load_rdb_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<()>
             s.ks.reclaims_expired(),
             u64::try_from(s.config.int("proto-max-bulk-len")).unwrap_or(u64::MAX),
             *s.ks.limits(),
-        );
+        )
+        .with_key_load_delay(s.config.int("key-load-delay"));
         (path, loader)
     };
     let mut file = match std::fs::File::open(&path) {
@@ -518,6 +539,13 @@ fn final_save(server: &Rc<RefCell<Server>>) -> bool {
     let Some(req) = s.shutdown else {
         return true;
     };
+    // Whatever the save flag, what the AOF was given reaches the disk.
+    if let Some(aof) = s.aof.as_mut() {
+        tracing::info!("Calling fsync() on the AOF file.");
+        if let Err(e) = aof.flush_and_sync() {
+            tracing::warn!("Error writing to the AOF file at shutdown: {e}");
+        }
+    }
     if !req.save {
         return true;
     }

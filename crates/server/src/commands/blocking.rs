@@ -379,3 +379,24 @@ pub const BLOCKING_COMMANDS: &[CommandSpec] = &[
     c_keys("bzpopmax", -3, W | flag::FAST, (1, -2, 1), ZSET, "sorted-set", "5.0.0", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.", bzpopmax),
     c_keys("bzmpop", -5, W, (0, 0, 0), ZSET, "sorted-set", "7.0.0", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", bzmpop),
 ];
+
+/// Answers every client blocked in a pop or in WAIT with `-UNBLOCKED` and
+/// closes it: the node just became a replica (Redis's
+/// `disconnectAllBlockedClients`). Clients held by CLIENT PAUSE are left
+/// alone; their command has not started.
+pub fn disconnect_all_blocked(s: &mut Server) {
+    let reply = Frame::Error(Bytes::from_static(
+        b"UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)",
+    ));
+    let ids: Vec<u64> = s.blocking.clients.keys().copied().collect();
+    for id in &ids {
+        s.blocking.unblock(*id);
+    }
+    for h in s.clients.values() {
+        if ids.contains(&h.id) || h.in_wait.get() {
+            *h.unblocked.borrow_mut() = Some(reply.clone());
+            h.close_after_flush.set(true);
+            h.wake.notify_one();
+        }
+    }
+}

@@ -72,7 +72,9 @@ pub fn set(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
         }
         (true, false) => {
             if let Some(mut aof) = s.aof.take() {
-                let _ = aof.tick();
+                if let Err(e) = aof.flush_and_sync() {
+                    tracing::warn!("Error writing to the AOF file: {e}");
+                }
             }
         }
         _ => {}

@@ -1,4 +1,6 @@
-//! DEBUG: SLEEP, SET-ACTIVE-EXPIRE, DIGEST, DIGEST-VALUE, RELOAD, HELP.
+//! DEBUG: SLEEP, SET-ACTIVE-EXPIRE, DIGEST, DIGEST-VALUE, RELOAD, POPULATE,
+//! OBJECT, LOG, REPLICATE, HELP. Several are how Redis's own test suite
+//! sets up its cases, and operators' tooling uses some.
 
 use bytes::Bytes;
 use keyspace::call::reply;
@@ -31,7 +33,17 @@ pub fn debug(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
             "    Output a hex signature of the values of all the specified keys.",
             "RELOAD",
             "    Save the RDB on disk and reload it back to memory.",
-            "    Output a hex signature of the values of all the specified keys.",
+            "LOG <message>",
+            "    Write <message> to the server log.",
+            "OBJECT <key>",
+            "    Show low level info about the <key> and associated value.",
+            "POPULATE <count> [<prefix>] [<size>]",
+            "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+            "    it is used instead of the 'key' prefix. These are not propagated to",
+            "    replicas. Cluster slots are not respected so keys not belonging to the",
+            "    current node can be created in cluster mode.",
+            "REPLICATE <command> [<arg> ...]",
+            "    Propagate <command> to replicas and the AOF without running it.",
             "SET-ACTIVE-EXPIRE <0|1>",
             "    Setting it to 0 disables expiring keys in background when they are not",
             "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -77,6 +89,17 @@ pub fn debug(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
                 Err(e) => error_text(&format!("ERR Error trying to load the RDB dump: {e}")),
             }
         }
+        (b"populate", 3..=5) => populate(s, c),
+        (b"object", 3) => object(s, c),
+        (b"log", 3) => {
+            tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(c.arg(2)));
+            reply::ok()
+        }
+        (b"replicate", n) if n >= 3 => {
+            let cmd: Vec<Bytes> = (2..n).map(|i| Bytes::copy_from_slice(c.arg(i))).collect();
+            s.emit(c.db, &cmd);
+            reply::ok()
+        }
         (b"set-active-expire", 3) => {
             s.active_expire = c.arg(2) != b"0";
             reply::ok()
@@ -101,4 +124,82 @@ pub fn debug(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
             String::from_utf8_lossy(c.arg(1))
         )),
     }
+}
+
+/// DEBUG POPULATE count [prefix] [size]: `prefix:N` keys holding
+/// `value:N` (padded with zero bytes, or cut, to `size` when given); keys
+/// that exist are left alone. Not propagated, and not counted as changes,
+/// as in Redis.
+fn populate(s: &mut Server, c: &mut Call<'_>) -> Frame {
+    let positive = |i: usize| {
+        keyspace::numeric::parse_i64(c.arg(i))
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| reply::err_static("ERR value is out of range, must be positive"))
+    };
+    let count = match positive(2) {
+        Ok(n) => n,
+        Err(e) => return e,
+    };
+    let size = if c.argc() == 5 {
+        match positive(4) {
+            Ok(n) => usize::try_from(n).unwrap_or(usize::MAX),
+            Err(e) => return e,
+        }
+    } else {
+        0
+    };
+    if size > 512 * 1024 * 1024 {
+        return reply::err_static("ERR value is out of range, must be positive");
+    }
+    let prefix = if c.argc() >= 4 {
+        c.arg(3).to_vec()
+    } else {
+        b"key".to_vec()
+    };
+    let now = c.now_ms;
+    let db = c.db;
+    let Some(d) = s.ks.db_mut(db) else {
+        return reply::ok();
+    };
+    let mut key = Vec::with_capacity(prefix.len() + 21);
+    for j in 0..count {
+        key.clear();
+        key.extend_from_slice(&prefix);
+        key.push(b':');
+        key.extend_from_slice(itoa::Buffer::new().format(j).as_bytes());
+        if d.peek(&key, now).is_some() {
+            continue;
+        }
+        let mut val = format!("value:{j}").into_bytes();
+        if size > 0 {
+            val.resize(size, 0);
+        }
+        d.set(
+            &key,
+            keyspace::value::Value::Str(keyspace::value::StrValue::plain(&val)),
+            keyspace::NO_EXPIRE,
+            now,
+        );
+    }
+    reply::ok()
+}
+
+/// DEBUG OBJECT key, in Redis's format (the address is the entry's).
+fn object(s: &mut Server, c: &mut Call<'_>) -> Frame {
+    let Some(db) = s.ks.db(c.db) else {
+        return reply::err_static("ERR no such key");
+    };
+    let Some((e, meta)) = db.peek_meta(c.arg(2), c.now_ms) else {
+        return reply::err_static("ERR no such key");
+    };
+    let serialized = rdb::dump_payload(&crate::convert::to_rdb(&e.value))
+        .len()
+        .saturating_sub(11);
+    let idle = (c.now_ms.max(0) / 1000 - i64::from(meta.lru)).max(0);
+    Frame::Simple(Bytes::from(format!(
+        "Value at:{:p} refcount:1 encoding:{} serializedlength:{serialized} lru:{} lru_seconds_idle:{idle}",
+        e as *const _,
+        e.value.encoding(),
+        meta.lru & ((1 << 24) - 1)
+    )))
 }

@@ -256,9 +256,12 @@ fn check_and_run(server: &mut Server, sess: &mut Session, args: &[Bytes], now_ms
             b"LOADING Redis is loading the dataset in memory",
         ));
     }
-    if spec.has(flag::WRITE) && !sess.is_master && persistence::writes_refused(server) {
-        sess.flag_transaction();
-        return Frame::Error(Bytes::from_static(b"MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."));
+    if (spec.has(flag::WRITE) || spec.name == "ping") && !sess.is_master {
+        // Redis refuses PING too, so health checks see the disk error.
+        if let Some(e) = persistence::writes_refused(server) {
+            sess.flag_transaction();
+            return Frame::Error(e);
+        }
     }
     if spec.has(flag::WRITE)
         && !sess.is_master

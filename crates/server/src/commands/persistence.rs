@@ -32,8 +32,10 @@ pub struct BgSave {
 pub struct SaveState {
     /// The running BGSAVE, if any.
     pub child: Option<BgSave>,
-    /// BGSAVE SCHEDULE was asked while a child ran.
+    /// BGSAVE SCHEDULE was asked while another child ran.
     pub scheduled: bool,
+    /// BGREWRITEAOF was asked while another child ran.
+    pub aof_rewrite_scheduled: bool,
     /// Whether the last background save succeeded.
     pub last_ok: bool,
     /// Unix seconds of the last background save attempt.
@@ -59,6 +61,7 @@ impl Default for SaveState {
         SaveState {
             child: None,
             scheduled: false,
+            aof_rewrite_scheduled: false,
             last_ok: true,
             last_try: 0,
             last_secs: -1,
@@ -82,6 +85,7 @@ pub fn snapshot_info(s: &Server) -> SnapshotInfo {
         },
         used_mem: crate::alloc::allocated() as u64,
         repl: s.repl_aux(),
+        key_save_delay_us: s.config.int("rdb-key-save-delay"),
     }
 }
 
@@ -134,8 +138,31 @@ pub fn start_bgsave(s: &mut Server) -> Result<(), String> {
     }
 }
 
-/// Called by the cron: reaps a finished child, then applies the `save`
-/// rules.
+/// The kind of forked child running. Redis runs one child at a time, so a
+/// save, an AOF rewrite and a replication snapshot never compete for the
+/// disk and copy-on-write memory; whatever is asked meanwhile waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildKind {
+    /// BGSAVE, or a snapshot for replicas.
+    Rdb,
+    /// BGREWRITEAOF.
+    Aof,
+}
+
+/// The child running now, if any.
+pub fn active_child(s: &Server) -> Option<ChildKind> {
+    if s.saving.child.is_some() || s.repl.snapshot_running() {
+        Some(ChildKind::Rdb)
+    } else if s.aof.as_ref().is_some_and(|a| a.rewrite.is_some()) {
+        Some(ChildKind::Aof)
+    } else {
+        None
+    }
+}
+
+/// Called by the cron: reaps a finished child, then starts what waited
+/// for it (a scheduled AOF rewrite or BGSAVE) and applies the `save`
+/// rules and `auto-aof-rewrite-percentage`.
 pub fn cron(s: &mut Server) {
     if let Some(child) = s.saving.child {
         if let Some(exit) = fork::try_reap(child.pid) {
@@ -154,7 +181,20 @@ pub fn cron(s: &mut Server) {
             }
         }
     }
-    if s.saving.child.is_some() {
+    if active_child(s).is_some() {
+        return;
+    }
+    if s.saving.aof_rewrite_scheduled {
+        s.saving.aof_rewrite_scheduled = false;
+        if let Err(e) = start_aof_rewrite(s) {
+            tracing::warn!("{e}");
+        }
+        return;
+    }
+    if auto_aof_rewrite_due(s) {
+        if let Err(e) = start_aof_rewrite(s) {
+            tracing::warn!("{e}");
+        }
         return;
     }
     if s.saving.scheduled {
@@ -179,12 +219,41 @@ pub fn cron(s: &mut Server) {
     }
 }
 
-/// Whether writes must be refused because snapshots are failing
-/// (`stop-writes-on-bgsave-error`).
-pub fn writes_refused(s: &Server) -> bool {
-    !s.saving.last_ok
+/// Whether the AOF has grown past `auto-aof-rewrite-percentage` of its
+/// size after the last rewrite (and over `auto-aof-rewrite-min-size`).
+fn auto_aof_rewrite_due(s: &Server) -> bool {
+    let Some(aof) = s.aof.as_ref() else {
+        return false;
+    };
+    let perc = s.config.int("auto-aof-rewrite-percentage");
+    let min = u64::try_from(s.config.int("auto-aof-rewrite-min-size")).unwrap_or(0);
+    let size = aof.current_size();
+    if perc <= 0 || size <= min {
+        return false;
+    }
+    let base = aof.base_size().max(1);
+    let growth = (size.saturating_mul(100) / base) as i64 - 100;
+    if growth < perc {
+        return false;
+    }
+    tracing::info!("Starting automatic rewriting of AOF on {growth}% growth");
+    true
+}
+
+/// Why writes (and PING) must be refused with `-MISCONF`: snapshots are
+/// failing under `stop-writes-on-bgsave-error`, or the AOF cannot be
+/// written or synced.
+pub fn writes_refused(s: &Server) -> Option<Bytes> {
+    if !s.saving.last_ok
         && s.config.bool("stop-writes-on-bgsave-error")
         && !s.config.str("save").is_empty()
+    {
+        return Some(Bytes::from_static(b"MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."));
+    }
+    let why = s.aof.as_ref().and_then(|a| a.error())?;
+    Some(Bytes::from(format!(
+        "MISCONF Errors writing to the AOF file: {why}"
+    )))
 }
 
 /// SAVE
@@ -199,18 +268,24 @@ pub fn save(s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
 }
 
 /// BGSAVE [SCHEDULE]
-pub fn bgsave(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
+pub fn bgsave(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
     let schedule = match c.argc() {
         1 => false,
         2 if c.arg(1).eq_ignore_ascii_case(b"schedule") => true,
         _ => return reply::syntax(),
     };
-    if s.saving.child.is_some() {
-        if schedule {
+    match active_child(s) {
+        Some(ChildKind::Rdb) => {
+            return reply::err_static("ERR Background save already in progress");
+        }
+        Some(ChildKind::Aof) if !(schedule || sess.multi_exec) => {
+            return reply::err_static("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+        }
+        None if !sess.multi_exec => {}
+        _ => {
             s.saving.scheduled = true;
             return Frame::Simple(Bytes::from_static(b"Background saving scheduled"));
         }
-        return reply::err_static("ERR Background save already in progress");
     }
     match start_bgsave(s) {
         Ok(()) => Frame::Simple(Bytes::from_static(b"Background saving started")),
@@ -394,10 +469,9 @@ pub fn aof_cron(s: &mut Server, second: bool) {
     let Some(aof) = s.aof.as_mut() else {
         return;
     };
-    if second {
-        if let Err(e) = aof.tick() {
-            tracing::warn!("Error writing to the AOF file: {e}");
-        }
+    if second || aof.error().is_some() {
+        // A failed write is retried here until the disk takes it.
+        crate::aof::exit_if_fatal(aof.tick());
     }
     if let Some((pid, _)) = aof.rewrite {
         if let Some(exit) = fork::try_reap(pid) {
@@ -415,18 +489,40 @@ pub fn aof_cron(s: &mut Server, second: bool) {
 }
 
 /// BGREWRITEAOF: a child writes a new base while writes go to a new
-/// incremental file.
-pub fn bgrewriteaof(s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
-    if s.aof.as_ref().is_some_and(|a| a.rewrite.is_some()) {
-        return reply::err_static("ERR Background append only file rewriting already in progress");
+/// incremental file. Asked while another child runs, it is scheduled.
+pub fn bgrewriteaof(s: &mut Server, sess: &mut Session, _c: &mut Call<'_>) -> Frame {
+    match active_child(s) {
+        Some(ChildKind::Aof) => {
+            return reply::err_static(
+                "ERR Background append only file rewriting already in progress",
+            );
+        }
+        Some(ChildKind::Rdb) => {
+            s.saving.aof_rewrite_scheduled = true;
+            return Frame::Simple(Bytes::from_static(
+                b"Background append only file rewriting scheduled",
+            ));
+        }
+        None if sess.multi_exec => {
+            s.saving.aof_rewrite_scheduled = true;
+            return Frame::Simple(Bytes::from_static(
+                b"Background append only file rewriting scheduled",
+            ));
+        }
+        None => {}
     }
+    match start_aof_rewrite(s) {
+        Ok(()) => Frame::Simple(Bytes::from_static(
+            b"Background append only file rewriting started",
+        )),
+        Err(e) => error_text(&format!("ERR {e}")),
+    }
+}
+
+/// Forks the AOF rewrite child (or creates the AOF when it is off).
+pub fn start_aof_rewrite(s: &mut Server) -> Result<(), String> {
     if s.aof.is_none() {
-        return match aof_enable(s) {
-            Ok(()) => Frame::Simple(Bytes::from_static(
-                b"Background append only file rewriting started",
-            )),
-            Err(e) => error_text(&format!("ERR {e}")),
-        };
+        return aof_enable(s);
     }
     let info = snapshot_info(s);
     let dir = s
@@ -443,22 +539,14 @@ pub fn bgrewriteaof(s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> F
             Ok(_) => 0,
             Err(_) => 1,
         }
-    });
-    match pid {
-        Ok(pid) => {
-            if let Some(aof) = s.aof.as_mut() {
-                if let Err(e) = aof.begin_rewrite(pid) {
-                    fork::kill_child(pid);
-                    return error_text(&format!("ERR Can't rewrite append only file: {e}"));
-                }
-            }
-            tracing::info!("Background append only file rewriting started by pid {pid}");
-            Frame::Simple(Bytes::from_static(
-                b"Background append only file rewriting started",
-            ))
+    })
+    .map_err(|e| format!("Can't rewrite append only file in background: fork: {e}"))?;
+    if let Some(aof) = s.aof.as_mut() {
+        if let Err(e) = aof.begin_rewrite(pid) {
+            fork::kill_child(pid);
+            return Err(format!("Can't rewrite append only file: {e}"));
         }
-        Err(e) => error_text(&format!(
-            "ERR Can't rewrite append only file in background: fork: {e}"
-        )),
     }
+    tracing::info!("Background append only file rewriting started by pid {pid}");
+    Ok(())
 }

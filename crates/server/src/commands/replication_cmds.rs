@@ -56,6 +56,9 @@ pub fn replicaof(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame 
         }
         Ok(_) => {
             drive(s);
+            // Data served to blocked clients from now on is the new
+            // master's: they are answered and closed, as Redis does.
+            super::blocking::disconnect_all_blocked(s);
             tracing::info!(
                 "REPLICAOF {host}:{port} enabled (user request from '{}')",
                 client_info(sess)

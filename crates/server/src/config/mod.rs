@@ -424,6 +424,9 @@ impl Config {
             return out;
         }
         for (d, v) in DIRECTIVES.iter().zip(&self.values) {
+            if table::HIDDEN.contains(&d.name) {
+                continue;
+            }
             for name in std::iter::once(&d.name).chain(d.aliases.iter()) {
                 if glob_match(pattern.as_bytes(), name.as_bytes(), true) {
                     out.push((name.to_string(), render(v)));

@@ -91,7 +91,7 @@ pub fn rewrite_text(cfg: &Config, old: &str) -> String {
     }
     let mut added = Vec::new();
     for d in DIRECTIVES {
-        if !done.contains(d.name) && !is_default(cfg, d) {
+        if !done.contains(d.name) && !is_default(cfg, d) && !table::HIDDEN.contains(&d.name) {
             added.extend(lines_for(cfg, d));
         }
     }

@@ -116,7 +116,7 @@ pub const DIRECTIVES: &[Directive] = &[
     d("syslog-ident", &[], STR, "redis", false, false),
     d("syslog-facility", &[], STR, "local0", false, false),
     d("databases", &[], int(1, IM), "16", false, true),
-    d("always-show-logo", &[], BOOL, "no", false, false),
+    d("always-show-logo", &[], BOOL, "no", false, true),
     d("set-proc-title", &[], BOOL, "yes", false, false),
     d(
         "proc-title-template",
@@ -128,6 +128,9 @@ pub const DIRECTIVES: &[Directive] = &[
     ),
     d("maxclients", &[], int(1, 4294967295), "10000", true, true),
     d("hz", &[], int(0, IM), "10", true, true),
+    // Test hooks Redis's own suite uses (hidden in Redis: see HIDDEN).
+    d("rdb-key-save-delay", &[], int(-IM - 1, IM), "0", true, true),
+    d("key-load-delay", &[], int(-IM - 1, IM), "0", true, true),
     d("dynamic-hz", &[], BOOL, "yes", true, false),
     // Security.
     d("requirepass", &[], STR, "", true, true),
@@ -775,6 +778,10 @@ pub const DIRECTIVES: &[Directive] = &[
         false,
     ),
 ];
+
+/// Directives Redis hides: CONFIG GET shows them only when asked by name,
+/// and CONFIG REWRITE leaves them out.
+pub const HIDDEN: &[&str] = &["rdb-key-save-delay", "key-load-delay"];
 
 /// Directives accepted for compatibility with Redis's configuration files
 /// but neither stored nor shown (they take repeated, free-form arguments).
