@@ -211,7 +211,17 @@ fn master_client_exists_after_sync(master_kind: ServerKind, replica_kind: Server
         list.contains("flags=M") && list.contains(&want_addr),
         "CLIENT LIST TYPE master on the replica: {list:?}"
     );
+    let partial = sync_stats(master.port()).partial_ok;
     assert_kill_one(replica.port(), "master");
+    wait_partial(&master, &replica, partial);
+    // The old form, by address, drops the link too.
+    let partial = sync_stats(master.port()).partial_ok;
+    let addr = format!("127.0.0.1:{}", master.port());
+    assert_ok(
+        &cmd(replica.port(), &["CLIENT", "KILL", &addr]),
+        "CLIENT KILL addr",
+    );
+    wait_partial(&master, &replica, partial);
 }
 
 #[test]
@@ -512,4 +522,59 @@ fn blocked_client_unblocked_on_role_change_replikv() {
 #[test]
 fn reference_blocked_client_unblocked_on_role_change_redis() {
     blocked_client_unblocked_on_role_change(Redis);
+}
+
+/// Keys that expired while the master was down: the restarted master
+/// drops them while loading and sends their DELs after the restored
+/// history, so the replica that continues deletes them too.
+fn expired_while_down_are_deleted_on_replicas(kind: ServerKind) {
+    let mut master = start(kind, &[]);
+    let replica = start_replica(kind, &master, &[]);
+    wait_link_up(&replica);
+    assert_ok(
+        &cmd(master.port(), &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]),
+        "DEBUG",
+    );
+    let mut w = RawConn::connect(master.port());
+    for db in ["0", "7"] {
+        assert_ok(&on(&mut w, &["SELECT", db]), "SELECT");
+        for i in 0..5 {
+            let key = format!("short{i}");
+            assert_ok(&on(&mut w, &["SET", &key, "v", "PX", "300"]), "SET PX");
+        }
+        assert_ok(&on(&mut w, &["SET", "long", "v"]), "SET");
+    }
+    wait_in_sync(&master, &[&replica]);
+    assert_ok(&cmd(master.port(), &["SAVE"]), "SAVE");
+    let saved = info_int(master.port(), "replication", "master_repl_offset");
+    drop(w);
+    master.kill9();
+    std::thread::sleep(Duration::from_millis(400));
+    master.restart();
+    wait_link_up(&replica);
+    assert!(
+        info_int(master.port(), "replication", "master_repl_offset") > saved,
+        "the DELs are in the stream"
+    );
+    wait_in_sync(&master, &[&replica]);
+    for db in ["0", "7"] {
+        let mut c = RawConn::connect(replica.port());
+        assert_ok(&on(&mut c, &["SELECT", db]), "SELECT");
+        assert_eq!(
+            on(&mut c, &["DBSIZE"]),
+            Value::Int(1),
+            "db {db} of the replica"
+        );
+    }
+    assert_eq!(sync_stats(master.port()).partial_ok, 1);
+}
+
+#[test]
+fn expired_while_down_are_deleted_on_replicas_replikv() {
+    expired_while_down_are_deleted_on_replicas(Replikv);
+}
+
+#[test]
+fn reference_expired_while_down_are_deleted_on_replicas_redis() {
+    expired_while_down_are_deleted_on_replicas(Redis);
 }

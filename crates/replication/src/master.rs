@@ -17,7 +17,7 @@
 //!                                   (newline every     +FULLRESYNC <id> <off>    │ stream buffered
 //!                                    second; waits     [$EOF:<mark>]             │ in the machine
 //!                                    for a snapshot)                             │
-//!                   disk: $<len> + payload, buffered stream sent at once ◀───────┤
+//!   disk: SendBulk (server sends $<len> + file), then buffered stream ◀───────┤
 //!                   diskless: payload streamed live, mark, then buffered         │
 //!                             stream sent at the first REPLCONF ACK ◀────────────┘
 //!                                           ▼
@@ -162,6 +162,9 @@ pub enum ReplicaState {
     WaitBgsaveStart,
     /// Attached to a running snapshot; the stream is buffered meanwhile.
     WaitBgsaveEnd,
+    /// The finished disk snapshot is being sent by the server (see
+    /// [`Action::SendSnapshotFile`]); the stream is still buffered.
+    SendBulk,
     /// Receiving the stream.
     Online,
     /// An `rdb-only` replica that got its snapshot (closed right away).
@@ -174,6 +177,7 @@ impl ReplicaState {
     pub fn as_str(self) -> &'static str {
         match self {
             ReplicaState::WaitBgsaveStart | ReplicaState::WaitBgsaveEnd => "wait_bgsave",
+            ReplicaState::SendBulk => "send_bulk",
             ReplicaState::Online => "online",
             ReplicaState::RdbTransmitted => "",
         }
@@ -196,17 +200,30 @@ pub enum Action {
         id: ReplicaId,
     },
     /// Produce an RDB snapshot of the dataset as of now (before any further
-    /// write is propagated) and feed it back with
-    /// [`Master::handle_snapshot_chunk`] / [`Master::handle_snapshot_end`].
+    /// write is propagated). A diskless one is fed back with
+    /// [`Master::handle_snapshot_chunk`], then
+    /// [`Master::handle_snapshot_end`]; a disk one is kept by the server
+    /// (a file) and only its end is reported, after which the machine asks
+    /// for it to be sent with [`Action::SendSnapshotFile`].
     StartSnapshot {
         /// Name to use when feeding it back.
         id: SnapshotId,
         /// True for a diskless (socket) transfer: chunks are relayed to
-        /// replicas as they arrive. Otherwise they are buffered until the
-        /// end, when the length is known.
+        /// replicas as they arrive.
         diskless: bool,
         /// What the waiting replicas want left out.
         filter: RdbFilter,
+    },
+    /// Send the finished disk snapshot `snapshot` to replica `id`:
+    /// `$<len>\r\n` then the payload, read from where the server stored it
+    /// at the pace the socket takes it. These bytes do not count against
+    /// the replica's output-buffer limit (as in Redis, which sends the file
+    /// from disk); report the end with [`Master::handle_snapshot_sent`].
+    SendSnapshotFile {
+        /// The replica.
+        id: ReplicaId,
+        /// The snapshot to send.
+        snapshot: SnapshotId,
     },
     /// Nobody waits for this snapshot any more: stop producing it. (Redis
     /// always kills a diskless child here; for a disk save it only does so
@@ -417,9 +434,6 @@ struct Snapshot {
     id: SnapshotId,
     diskless: bool,
     mark: [u8; REPLID_LEN],
-    /// Disk-style payload, sent once complete.
-    chunks: Vec<Bytes>,
-    len: u64,
 }
 
 /// The master state machine. See the [module docs](self).
@@ -590,6 +604,11 @@ impl Master {
     /// The sync counters.
     pub fn stats(&self) -> SyncStats {
         self.stats
+    }
+
+    /// Zeroes the sync counters (CONFIG RESETSTAT).
+    pub fn reset_stats(&mut self) {
+        self.stats = SyncStats::default();
     }
 
     /// Whether the machine holds a record for connection `id` (it sent a
@@ -795,12 +814,8 @@ impl Master {
         let Some(snap) = self.snapshot.as_mut().filter(|s| s.id == snapshot) else {
             return;
         };
-        if bytes.is_empty() {
-            return;
-        }
-        if !snap.diskless {
-            snap.len += bytes.len() as u64;
-            snap.chunks.push(bytes);
+        // A disk snapshot stays with the server (Action::SendSnapshotFile).
+        if bytes.is_empty() || !snap.diskless {
             return;
         }
         for id in self.members(snapshot) {
@@ -853,21 +868,31 @@ impl Master {
                 }
             }
             Ok(()) => {
-                let preamble = Bytes::from(format!("${}\r\n", snap.len));
                 for id in members {
-                    self.reply(id, preamble.clone());
-                    for chunk in &snap.chunks {
-                        self.reply(id, chunk.clone());
+                    if let Some(c) = self.conns.get_mut(&id) {
+                        c.state = Some(ReplicaState::SendBulk);
                     }
-                    if self.put_online(id, now_ms) {
-                        self.start_command_stream(id);
-                    } else {
-                        self.close_replica(id, now_ms);
-                    }
+                    self.actions
+                        .push_back(Action::SendSnapshotFile { id, snapshot });
                 }
             }
         }
         self.start_pending_snapshot(now_ms);
+    }
+
+    /// The disk snapshot asked for with [`Action::SendSnapshotFile`] is
+    /// fully handed to replica `id`'s socket: the replica goes online and
+    /// gets the stream buffered meanwhile.
+    pub fn handle_snapshot_sent(&mut self, id: ReplicaId, now_ms: u64) {
+        self.last_now_ms = now_ms;
+        if self.replica_state(id) != Some(ReplicaState::SendBulk) {
+            return;
+        }
+        if self.put_online(id, now_ms) {
+            self.start_command_stream(id);
+        } else {
+            self.close_replica(id, now_ms);
+        }
     }
 
     /// Another background process (a user BGSAVE, an AOF rewrite) started
@@ -904,7 +929,7 @@ impl Master {
                 continue;
             }
             match c.state {
-                Some(ReplicaState::WaitBgsaveEnd) => c.hold(bytes.clone()),
+                Some(ReplicaState::WaitBgsaveEnd | ReplicaState::SendBulk) => c.hold(bytes.clone()),
                 Some(ReplicaState::Online) if c.start_stream_on_ack => c.hold(bytes.clone()),
                 Some(ReplicaState::Online) => self.reply(id, bytes.clone()),
                 _ => continue,
@@ -1432,8 +1457,6 @@ impl Master {
             id: sid,
             diskless,
             mark,
-            chunks: Vec::new(),
-            len: 0,
         });
         self.actions.push_back(Action::StartSnapshot {
             id: sid,

@@ -171,6 +171,9 @@ pub struct LoadReport {
     pub repl_offset: Option<i64>,
     /// `repl-stream-db` stored in the file.
     pub repl_stream_db: Option<i64>,
+    /// The keys skipped as expired, by database, when asked for
+    /// ([`Loader::collect_expired`]): a master propagates their deletion.
+    pub expired_keys: Vec<(usize, bytes::Bytes)>,
 }
 
 /// Builds databases from RDB bytes fed in chunks.
@@ -184,6 +187,8 @@ pub struct Loader {
     limits: EncodingLimits,
     /// `key-load-delay` in microseconds (a test hook; see [`debug_delay`]).
     key_load_delay_us: i64,
+    /// Keep the names of keys skipped as expired.
+    collect_expired: bool,
     /// Counters and aux fields seen so far.
     pub report: LoadReport,
 }
@@ -210,8 +215,15 @@ impl Loader {
             drop_expired,
             limits,
             key_load_delay_us: 0,
+            collect_expired: false,
             report: LoadReport::default(),
         }
+    }
+
+    /// Records the keys skipped as expired in [`LoadReport::expired_keys`].
+    pub fn collect_expired(mut self) -> Self {
+        self.collect_expired = true;
+        self
     }
 
     /// Sleeps this long after each key loaded (`key-load-delay`).
@@ -258,6 +270,9 @@ impl Loader {
                 let expire = e.expire_ms.unwrap_or(NO_EXPIRE);
                 if self.drop_expired && expire != NO_EXPIRE && expire <= self.now_ms {
                     self.report.expired += 1;
+                    if self.collect_expired {
+                        self.report.expired_keys.push((self.db, e.key));
+                    }
                     return Ok(());
                 }
                 let Some(db) = self.dbs.get_mut(self.db) else {

@@ -348,10 +348,33 @@ fn master_action(s: &mut Server, a: master::Action, now: u64, report: &mut Vec<R
                 h.wake.notify_one();
             }
         }
-        master::Action::StartSnapshot { id, .. } => start_snapshot(s, id, now),
+        master::Action::StartSnapshot {
+            id, diskless: true, ..
+        } => start_snapshot(s, id, now),
+        master::Action::StartSnapshot { id, .. } => start_disk_snapshot(s, id, now),
+        master::Action::SendSnapshotFile { id, snapshot: _ } => {
+            // The snapshot is the dump file the child just renamed into
+            // place; opened now, before anything can replace it.
+            let path = crate::persist::dump_path(&s.config.str("dbfilename"));
+            match std::fs::File::open(&path) {
+                Ok(file) => {
+                    if let Some(me) = s.repl.me.upgrade() {
+                        tokio::task::spawn_local(send_snapshot_file(me, id, file));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!("SYNC failed. Can't open/stat DB after BGSAVE: {e}");
+                    if let Some(h) = client(s, id) {
+                        h.close_after_flush.set(true);
+                        h.wake.notify_one();
+                    }
+                }
+            }
+        }
         master::Action::AbortSnapshot { id } => {
             if let Some(pid) = s.repl.snapshots.remove(&id) {
                 crate::fork::kill_child(pid);
+                let _ = std::fs::remove_file(format!("temp-{pid}.rdb"));
             }
         }
         master::Action::ForceSelect => s.repl.stream_db = None,
@@ -396,6 +419,140 @@ fn start_snapshot(s: &mut Server, id: SnapshotId, now: u64) {
                 .handle_snapshot_end(id, now, Err(e.to_string()));
         }
     }
+}
+
+/// Disk-mode full sync: a background save of the dump file, as Redis's
+/// BGSAVE for replication; the file is then sent to each waiting replica
+/// from disk ([`send_snapshot_file`]), so the snapshot is never held in
+/// memory nor counted against a replica's output buffer.
+fn start_disk_snapshot(s: &mut Server, id: SnapshotId, now: u64) {
+    let info = crate::commands::persistence::snapshot_info(s);
+    let path = crate::persist::dump_path(&s.config.str("dbfilename"));
+    let ks = &s.ks;
+    let started = std::time::Instant::now();
+    let dirty_at_start = s.ks.dirty();
+    s.saving.last_try = unix_ms() / 1000;
+    match crate::fork::fork_child(|| match crate::persist::save_to_file(ks, &info, &path) {
+        Ok(_) => 0,
+        Err(_) => 1,
+    }) {
+        Ok(pid) => {
+            tracing::info!("Background saving started by pid {pid}");
+            s.repl.snapshots.insert(id, pid);
+            let child = crate::commands::persistence::BgSave {
+                pid,
+                started,
+                dirty_at_start,
+            };
+            if let Some(me) = s.repl.me.upgrade() {
+                tokio::task::spawn_local(watch_disk_snapshot(me, id, child));
+            }
+        }
+        Err(e) => {
+            tracing::warn!("Can't save in background: fork: {e}");
+            s.repl
+                .master
+                .handle_snapshot_end(id, now, Err(e.to_string()));
+        }
+    }
+}
+
+/// Waits for a disk-mode snapshot child and reports its end.
+async fn watch_disk_snapshot(
+    server: Rc<RefCell<Server>>,
+    id: SnapshotId,
+    child: crate::commands::persistence::BgSave,
+) {
+    let exit = loop {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        if !server.borrow().repl.snapshots.contains_key(&id) {
+            // Aborted: AbortSnapshot killed it; reap it here.
+            let _ = crate::fork::try_reap(child.pid);
+            return;
+        }
+        if let Some(x) = crate::fork::try_reap(child.pid) {
+            break x;
+        }
+    };
+    let mut s = server.borrow_mut();
+    s.repl.snapshots.remove(&id);
+    crate::commands::persistence::record_bgsave_end(&mut s, &child, exit.ok());
+    let result = if exit.ok() {
+        Ok(())
+    } else {
+        Err("child failed".to_string())
+    };
+    s.repl
+        .master
+        .handle_snapshot_end(id, unix_ms() as u64, result);
+    drive(&mut s);
+}
+
+/// Bytes of the snapshot file queued on a replica's connection above which
+/// reading the file pauses: the socket sets the pace.
+const FILE_SEND_LOW_WATER: usize = 256 * 1024;
+/// Bytes read from the snapshot file at a time.
+const FILE_SEND_CHUNK: usize = 1024 * 1024;
+
+/// Sends `$<len>\r\n` and the snapshot file to replica `id`, a chunk at a
+/// time as its socket drains, then tells the master machine.
+async fn send_snapshot_file(server: Rc<RefCell<Server>>, id: ReplicaId, mut file: std::fs::File) {
+    use std::io::Read;
+    let len = file.metadata().map(|m| m.len());
+    let mut buf = vec![0u8; FILE_SEND_CHUNK];
+    let mut first = true;
+    loop {
+        loop {
+            let pending = {
+                let s = server.borrow();
+                match client(&s, id) {
+                    Some(h) if !h.killed.get() && !h.close_after_flush.get() => {
+                        h.pushes.borrow().len()
+                    }
+                    _ => return,
+                }
+            };
+            if pending < FILE_SEND_LOW_WATER {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let s = server.borrow();
+        let Some(h) = client(&s, id) else {
+            return;
+        };
+        if first {
+            first = false;
+            match &len {
+                Ok(n) => h
+                    .pushes
+                    .borrow_mut()
+                    .extend_from_slice(format!("${n}\r\n").as_bytes()),
+                Err(e) => {
+                    tracing::warn!("SYNC failed. Can't open/stat DB after BGSAVE: {e}");
+                    h.close_after_flush.set(true);
+                    h.wake.notify_one();
+                    return;
+                }
+            }
+        }
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                h.pushes.borrow_mut().extend_from_slice(&buf[..n]);
+                h.wake.notify_one();
+            }
+            Err(e) => {
+                tracing::warn!("Read error sending DB to replica: {e}");
+                h.close_after_flush.set(true);
+                h.wake.notify_one();
+                return;
+            }
+        }
+    }
+    let mut s = server.borrow_mut();
+    s.repl.master.handle_snapshot_sent(id, unix_ms() as u64);
+    drive(&mut s);
 }
 
 /// Bytes queued to the replicas of a snapshot above which relaying pauses,

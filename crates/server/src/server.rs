@@ -162,6 +162,9 @@ pub struct Server {
     /// Replication ID, offset and stream database found in the dump
     /// loaded at start-up.
     pub loaded_repl: Option<(String, i64, usize)>,
+    /// Keys found expired in that dump, deleted on replicas once the
+    /// history is restored.
+    pub loaded_expired_keys: Vec<(usize, Bytes)>,
     /// The CLIENT PAUSE in force, if any.
     pub pause: Option<Pause>,
     /// Woken by CLIENT UNPAUSE.
@@ -243,6 +246,7 @@ impl Server {
             pause: None,
             unpaused: Rc::new(tokio::sync::Notify::new()),
             loaded_repl: None,
+            loaded_expired_keys: Vec::new(),
             watchers: HashMap::new(),
             channels: HashMap::new(),
             patterns: HashMap::new(),

@@ -415,7 +415,8 @@ async fn load_rdb_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<()>
             u64::try_from(s.config.int("proto-max-bulk-len")).unwrap_or(u64::MAX),
             *s.ks.limits(),
         )
-        .with_key_load_delay(s.config.int("key-load-delay"));
+        .with_key_load_delay(s.config.int("key-load-delay"))
+        .collect_expired();
         (path, loader)
     };
     let mut file = match std::fs::File::open(&path) {
@@ -453,7 +454,7 @@ async fn load_rdb_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<()>
     .await;
     let mut s = server.borrow_mut();
     s.saving.loading = false;
-    let (dbs, report) = result?;
+    let (dbs, mut report) = result?;
     if let Some(v) = &report.version {
         tracing::info!("Loading RDB produced by version {v}");
     }
@@ -473,6 +474,7 @@ async fn load_rdb_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<()>
     );
     s.ks.replace_dbs(dbs);
     s.saving.loaded_keys = report.loaded;
+    s.loaded_expired_keys = std::mem::take(&mut report.expired_keys);
     s.saving.loaded_expired = report.expired;
     // Redis trusts the replication fields only with a stream database
     // (older writers stored -1 there by mistake).
@@ -516,8 +518,19 @@ fn start_replication(server: &Rc<RefCell<Server>>) {
         s.repl.restore_history(&s.config, &id, offset, as_replica);
         if as_replica {
             s.repl.set_master_db(db);
+        } else {
+            // Keys that expired while the server was down are deleted on
+            // the replicas too: the DELs follow the restored history in the
+            // backlog, as Redis feeds them while loading. Replicas then
+            // continue with them, or full-sync if they overflowed it.
+            for (db, key) in std::mem::take(&mut s.loaded_expired_keys) {
+                let del = [bytes::Bytes::from_static(b"DEL"), key];
+                s.repl.feed(db, [&del[..]]);
+            }
+            crate::repl::flush_stream(s);
         }
     }
+    s.loaded_expired_keys = Vec::new();
     if let Some(crate::config::Val::ReplicaOf(Some((host, mport)))) =
         s.config.get("replicaof").cloned()
     {

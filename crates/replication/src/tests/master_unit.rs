@@ -21,6 +21,13 @@ struct M {
     aborted: Vec<SnapshotId>,
     force_selects: usize,
     logs: Vec<String>,
+    /// Snapshot payloads as the server would store them (disk snapshots
+    /// are sent from here on Action::SendSnapshotFile).
+    blobs: HashMap<SnapshotId, Vec<u8>>,
+    /// Send disk snapshots at once (else they are only recorded).
+    auto_send: bool,
+    /// SendSnapshotFile requests seen.
+    sends: Vec<(ReplicaId, SnapshotId)>,
 }
 
 const R1: ReplicaId = ReplicaId(1);
@@ -38,6 +45,9 @@ impl M {
             aborted: Vec::new(),
             force_selects: 0,
             logs: Vec::new(),
+            blobs: HashMap::new(),
+            auto_send: true,
+            sends: Vec::new(),
         };
         m.m.handle_timeout(m.now);
         m.pump();
@@ -58,6 +68,17 @@ impl M {
                 } => self.snaps.push((id, diskless, filter)),
                 Action::AbortSnapshot { id } => self.aborted.push(id),
                 Action::ForceSelect => self.force_selects += 1,
+                Action::SendSnapshotFile { id, snapshot } if !self.auto_send => {
+                    self.sends.push((id, snapshot));
+                }
+                Action::SendSnapshotFile { id, snapshot } => {
+                    self.sends.push((id, snapshot));
+                    let blob = self.blobs.get(&snapshot).cloned().unwrap_or_default();
+                    let out = self.out.entry(id).or_default();
+                    out.extend_from_slice(format!("${}\r\n", blob.len()).as_bytes());
+                    out.extend_from_slice(&blob);
+                    self.m.handle_snapshot_sent(id, self.now);
+                }
             }
         }
         while let Some((_, l)) = self.m.poll_log() {
@@ -72,6 +93,13 @@ impl M {
             .collect();
         self.m.handle_command(id, self.now, &args).unwrap();
         self.pump();
+    }
+
+    /// Next bytes of a snapshot, as the server produces them.
+    fn chunk(&mut self, sid: SnapshotId, bytes: &'static [u8]) {
+        self.blobs.entry(sid).or_default().extend_from_slice(bytes);
+        self.m
+            .handle_snapshot_chunk(sid, self.now, Bytes::from_static(bytes));
     }
 
     fn take(&mut self, id: ReplicaId) -> Vec<u8> {
@@ -124,6 +152,39 @@ fn disk() -> MasterConfig {
         diskless_sync: false,
         ..MasterConfig::default()
     }
+}
+
+#[test]
+fn disk_snapshot_is_sent_by_the_server_while_writes_are_held() {
+    // The payload never passes through the machine: it asks the server to
+    // send it (from its file), and holds the stream meanwhile.
+    let mut m = M::new(MasterConfig {
+        output_buffer_limit: OutputBufferLimit {
+            hard_bytes: 1,
+            soft_bytes: 0,
+            soft_seconds: 0,
+        },
+        ..disk()
+    });
+    m.auto_send = false;
+    m.hello(R1, 6380, false);
+    m.c(R1, &["PSYNC", "?", "-1"]);
+    let (sid, diskless, _) = m.snaps[0];
+    assert!(!diskless);
+    m.take(R1);
+    m.chunk(sid, &[b'x'; 4096]);
+    m.m.handle_snapshot_end(sid, m.now, Ok(()));
+    m.pump();
+    assert_eq!(m.sends, vec![(R1, sid)]);
+    assert_eq!(m.m.replica_state(R1), Some(ReplicaState::SendBulk));
+    assert_eq!(m.take(R1), b"", "the payload is the server's to send");
+    m.feed(&cmd(&["SET", "a", "1"]));
+    assert_eq!(m.take(R1), b"");
+    m.m.handle_snapshot_sent(R1, m.now);
+    m.pump();
+    assert_eq!(m.m.replica_state(R1), Some(ReplicaState::Online));
+    assert_eq!(m.take(R1), cmd(&["SET", "a", "1"]));
+    assert!(m.closed.is_empty());
 }
 
 #[test]
@@ -250,9 +311,9 @@ fn diskless_full_sync() {
     let mark = head[head.len() - 42..head.len() - 2].to_string();
     assert_eq!(m.m.replica_state(R1), Some(ReplicaState::WaitBgsaveEnd));
     // Chunks are relayed live; writes are held.
-    m.m.handle_snapshot_chunk(sid, m.now, Bytes::from_static(b"RDB1"));
+    m.chunk(sid, b"RDB1");
     m.feed(&cmd(&["SET", "a", "1"]));
-    m.m.handle_snapshot_chunk(sid, m.now, Bytes::from_static(b"RDB2"));
+    m.chunk(sid, b"RDB2");
     assert_eq!(m.take_str(R1), "RDB1RDB2");
     m.m.handle_snapshot_end(sid, m.now, Ok(()));
     assert_eq!(m.take_str(R1), mark);
@@ -310,9 +371,9 @@ fn disk_snapshot_shared_by_attaching_replicas() {
     assert_eq!(m.take_str(R1), "\n");
     assert_eq!(m.take_str(R3), "\n");
     m.take(R2);
-    m.m.handle_snapshot_chunk(sid, m.now, Bytes::from_static(b"abc"));
+    m.chunk(sid, b"abc");
     m.feed(&cmd(&["SET", "b", "2"]));
-    m.m.handle_snapshot_chunk(sid, m.now, Bytes::from_static(b"def"));
+    m.chunk(sid, b"def");
     assert_eq!(m.take_str(R1), "");
     m.m.handle_snapshot_end(sid, m.now, Ok(()));
     let expect = [
@@ -405,7 +466,7 @@ fn socket_snapshot_in_progress_and_failures() {
     assert_eq!(m.m.replica_count(), 0);
     // Late chunks of the aborted snapshot are ignored.
     m.out.clear();
-    m.m.handle_snapshot_chunk(sid2, m.now, Bytes::from_static(b"zzz"));
+    m.chunk(sid2, b"zzz");
     m.m.handle_snapshot_end(sid2, m.now, Ok(()));
     m.pump();
     assert!(m.out.is_empty());
@@ -521,7 +582,7 @@ fn sync_replica_is_pre_psync() {
     assert!(m.has("Starting BGSAVE for SYNC with target: disk"));
     let (sid, _, _) = m.snaps[0];
     assert_eq!(m.take_str(R1), "");
-    m.m.handle_snapshot_chunk(sid, m.now, Bytes::from_static(b"xy"));
+    m.chunk(sid, b"xy");
     m.m.handle_snapshot_end(sid, m.now, Ok(()));
     assert_eq!(m.take_str(R1), "$2\r\nxy");
     for _ in 0..100 {

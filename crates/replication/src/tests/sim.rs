@@ -70,6 +70,8 @@ pub struct Node {
     pub forward_ends: Vec<u64>,
     /// Every raw chunk received from the master socket.
     pub started_snapshots: Vec<(SnapshotId, bool)>,
+    /// Finished disk snapshots, sent on Action::SendSnapshotFile.
+    pub finished_snapshots: HashMap<SnapshotId, Vec<u8>>,
     pub aborted_snapshots: Vec<SnapshotId>,
     pub force_selects: usize,
 }
@@ -199,6 +201,7 @@ impl Sim {
             forwarded: Vec::new(),
             forward_ends: Vec::new(),
             started_snapshots: Vec::new(),
+            finished_snapshots: HashMap::new(),
             aborted_snapshots: Vec::new(),
             force_selects: 0,
         });
@@ -441,7 +444,8 @@ impl Sim {
                 let now = self.now;
                 self.nodes[n].master.handle_snapshot_chunk(id, now, chunk);
                 if done {
-                    self.nodes[n].snapshots.remove(0);
+                    let prod = self.nodes[n].snapshots.remove(0);
+                    self.nodes[n].finished_snapshots.insert(id, prod.blob);
                     self.nodes[n].master.handle_snapshot_end(id, now, Ok(()));
                 }
                 self.drain(n);
@@ -703,6 +707,23 @@ impl Sim {
                 let blob = encode_blob(&self.nodes[n].data);
                 self.nodes[n].started_snapshots.push((id, diskless));
                 self.nodes[n].snapshots.push(SnapProd { id, blob, pos: 0 });
+            }
+            master::Action::SendSnapshotFile { id, snapshot } => {
+                let blob = self.nodes[n]
+                    .finished_snapshots
+                    .get(&snapshot)
+                    .cloned()
+                    .unwrap_or_default();
+                if let Some(l) = self.link_of(n, id) {
+                    if self.links[l].open && !self.links[l].close_after_flush {
+                        self.links[l]
+                            .down
+                            .extend(format!("${}\r\n", blob.len()).bytes());
+                        self.links[l].down.extend(blob.iter());
+                    }
+                }
+                let now = self.now;
+                self.nodes[n].master.handle_snapshot_sent(id, now);
             }
             master::Action::AbortSnapshot { id } => {
                 self.nodes[n].aborted_snapshots.push(id);

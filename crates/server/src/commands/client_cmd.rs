@@ -133,8 +133,14 @@ pub fn kill(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
         if found.is_empty() {
             return reply::err_static("ERR No such client");
         }
+        let mut master_killed = false;
         for h in found {
             h.kill();
+            master_killed |= h.kind.get() == crate::session::ClientKind::Master;
+        }
+        if master_killed {
+            // The master client has no connection task of its own.
+            crate::repl::drop_master_link(s);
         }
         return reply::ok();
     }

@@ -138,6 +138,23 @@ pub fn start_bgsave(s: &mut Server) -> Result<(), String> {
     }
 }
 
+/// Books the end of a background save (a BGSAVE, or the snapshot a disk
+/// full sync writes): its time, and on success the changes it covered.
+pub fn record_bgsave_end(s: &mut Server, child: &BgSave, ok: bool) {
+    s.saving.last_secs = child.started.elapsed().as_secs() as i64;
+    if ok {
+        tracing::info!("Background saving terminated with success");
+        let dirty = s.ks.dirty().saturating_sub(child.dirty_at_start);
+        s.ks.reset_dirty(dirty);
+        s.lastsave = unix_ms() / 1000;
+        s.saving.saves += 1;
+        s.saving.last_ok = true;
+    } else {
+        tracing::warn!("Background saving error");
+        s.saving.last_ok = false;
+    }
+}
+
 /// The kind of forked child running. Redis runs one child at a time, so a
 /// save, an AOF rewrite and a replication snapshot never compete for the
 /// disk and copy-on-write memory; whatever is asked meanwhile waits.
@@ -167,18 +184,7 @@ pub fn cron(s: &mut Server) {
     if let Some(child) = s.saving.child {
         if let Some(exit) = fork::try_reap(child.pid) {
             s.saving.child = None;
-            s.saving.last_secs = child.started.elapsed().as_secs() as i64;
-            if exit.ok() {
-                tracing::info!("Background saving terminated with success");
-                let dirty = s.ks.dirty().saturating_sub(child.dirty_at_start);
-                s.ks.reset_dirty(dirty);
-                s.lastsave = unix_ms() / 1000;
-                s.saving.saves += 1;
-                s.saving.last_ok = true;
-            } else {
-                tracing::warn!("Background saving error");
-                s.saving.last_ok = false;
-            }
+            record_bgsave_end(s, &child, exit.ok());
         }
     }
     if active_child(s).is_some() {
