@@ -116,3 +116,55 @@ fn truncated_dump_stops_start_up() {
     let n: i64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
     assert_eq!(n, 6);
 }
+
+/// CONFIG SET dir moves the server: the next SAVE lands there and CONFIG
+/// GET dir says where it is; a directory that does not exist is refused
+/// with the system's reason. Checked against redis-server too.
+fn config_set_dir_applies(kind: ServerKind) {
+    // `dir` is a protected config in Redis 7.0.
+    let s = Server::start(kind, None, &["--enable-protected-configs", "yes"]);
+    let other = new_temp_dir();
+    let other_path = std::fs::canonicalize(other.path()).unwrap();
+    let mut c = s.client();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("dir")
+        .arg(other_path.to_str().unwrap())
+        .query(&mut c)
+        .unwrap();
+    let got: Vec<String> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("dir")
+        .query(&mut c)
+        .unwrap();
+    assert_eq!(
+        got,
+        vec!["dir".to_string(), other_path.display().to_string()]
+    );
+    let _: () = redis::cmd("SET").arg("k").arg("v").query(&mut c).unwrap();
+    let _: () = redis::cmd("SAVE").query(&mut c).unwrap();
+    assert!(
+        other_path.join("dump.rdb").exists(),
+        "SAVE must write in the new dir"
+    );
+    let err = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("dir")
+        .arg("/nonexistent/replikv-test")
+        .query::<()>(&mut c)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("No such file or directory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn config_set_dir_applies_replikv() {
+    config_set_dir_applies(ServerKind::Replikv);
+}
+
+#[test]
+fn reference_config_set_dir_applies_redis() {
+    config_set_dir_applies(ServerKind::Redis);
+}

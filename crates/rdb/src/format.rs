@@ -7,8 +7,12 @@
 /// Redis 7.0 refuses files and DUMP payloads with a higher version.
 pub const RDB_VERSION: u16 = 10;
 
-/// Oldest RDB version the reader accepts (Redis 2.6).
-pub const MIN_READ_VERSION: u32 = 6;
+/// Oldest RDB version the reader accepts, as Redis 7.0 does (Redis 2.0's
+/// files; versions below [`FIRST_CHECKSUM_VERSION`] end at the EOF opcode).
+pub const MIN_READ_VERSION: u32 = 1;
+
+/// First RDB version whose files end with a CRC64 trailer (Redis 2.6).
+pub const FIRST_CHECKSUM_VERSION: u32 = 5;
 
 /// Newest RDB version the reader accepts (Redis 7.4).
 pub const MAX_READ_VERSION: u32 = 12;

@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use crate::decode::{Parsed, ValueParser};
 use crate::error::{RdbError, RdbErrorKind};
-use crate::format::{opcode, rdb_type, MAX_READ_VERSION, MIN_READ_VERSION};
+use crate::format::{opcode, rdb_type, FIRST_CHECKSUM_VERSION, MAX_READ_VERSION, MIN_READ_VERSION};
 use crate::input::{parse_len, Input, Len, StrRead};
 use crate::value::{RdbEntry, RdbEvent};
 
@@ -523,6 +523,11 @@ impl RdbReader {
         match op {
             opcode::EOF => {
                 self.input.consume(1);
+                if self.version.is_some_and(|v| v < FIRST_CHECKSUM_VERSION) {
+                    // Files older than RDB 5 have no checksum trailer.
+                    self.state = State::Done;
+                    return Ok(Op::Event(RdbEvent::Eof { checksum: None }));
+                }
                 self.state = State::Trailer;
                 Ok(Op::Continue)
             }

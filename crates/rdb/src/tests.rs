@@ -99,11 +99,18 @@ fn kind(r: Result<Vec<RdbEvent>, crate::RdbError>) -> RdbErrorKind {
 
 #[test]
 fn every_supported_version_is_read() {
-    for v in 6..=12 {
+    for v in 5..=12 {
         let events = read_both(&Rdb::new(v).finish()).unwrap();
         assert!(matches!(events[..], [RdbEvent::Eof { checksum: Some(_) }]));
     }
-    for v in [0, 5, 13, 9999] {
+    // Before RDB 5 the file ends at the EOF opcode.
+    for v in 1..=4 {
+        let mut file = format!("REDIS{v:04}").into_bytes();
+        file.push(0xff);
+        let events = read_all(&file).unwrap();
+        assert!(matches!(events[..], [RdbEvent::Eof { checksum: None }]));
+    }
+    for v in [0, 13, 9999] {
         let err = read_all(&Rdb::new(v).finish()).unwrap_err();
         assert_eq!(err.kind(), &RdbErrorKind::UnsupportedVersion(v));
         assert_eq!(err.offset(), 5);

@@ -340,10 +340,18 @@ impl FeedError {
     /// The line Redis logs before exiting when a file at start-up is bad.
     pub fn fatal_line(&self) -> String {
         match self {
-            FeedError::Rdb(e) => format!(
-                "Error loading the RDB file at offset {}: {e}. Unrecoverable error, aborting now.",
-                e.offset()
-            ),
+            FeedError::Rdb(e) => match e.kind() {
+                // Redis's two lines for a bad checksum.
+                rdb::RdbErrorKind::ChecksumMismatch { stored, computed } => format!(
+                    "Wrong RDB checksum expected: ({computed:x}) got ({stored:x}). Aborting now.\n\
+                     Internal error in RDB reading offset {} -> RDB CRC error",
+                    e.offset()
+                ),
+                _ => format!(
+                    "Error loading the RDB file at offset {}: {e}. Unrecoverable error, aborting now.",
+                    e.offset()
+                ),
+            },
             FeedError::TooManyDatabases { .. } => format!("FATAL: {self}. Exiting"),
         }
     }

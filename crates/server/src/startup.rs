@@ -108,6 +108,9 @@ fn start(config: Config, file: Option<&Path>, ready: &mut Ready) -> anyhow::Resu
         std::env::set_current_dir(&dir)
             .map_err(|e| anyhow::anyhow!("Can't chdir to '{dir}': {e}"))?;
     }
+    // From here `dir` names where the server is, as Redis reports it.
+    let mut config = config;
+    let _ = config.set("dir", &[crate::commands::config_cmd::current_dir()]);
     for name in &config.unacted {
         tracing::info!(
             "Directive '{name}' is accepted for compatibility; replikv does not act on it yet"
@@ -433,7 +436,16 @@ async fn load_rdb_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<()>
         s.saving.loading_read = 0;
     }
     let mut loader = loader;
-    let mut buf = vec![0u8; 256 * 1024];
+    // Clients are answered (-LOADING) between chunks of this size.
+    let chunk = usize::try_from(
+        server
+            .borrow()
+            .config
+            .int("loading-process-events-interval-bytes"),
+    )
+    .unwrap_or(2 << 20)
+    .clamp(1024, 2 << 20);
+    let mut buf = vec![0u8; chunk];
     let result: anyhow::Result<_> = async {
         loop {
             let n = file.read(&mut buf)?;

@@ -11,6 +11,17 @@ use crate::config::table;
 use crate::server::{Server, Stats};
 use crate::session::Session;
 
+/// Directives CONFIG SET refuses during a load (Redis's
+/// `DENY_LOADING_CONFIG`).
+const DENY_WHILE_LOADING: &[&str] = &["appendonly", "repl-diskless-load", "dir"];
+
+/// The working directory, which is what `dir` means once applied.
+pub fn current_dir() -> String {
+    std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default()
+}
+
 /// CONFIG GET parameter [parameter ...]
 pub fn get(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
     let mut seen = std::collections::HashSet::new();
@@ -18,6 +29,8 @@ pub fn get(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
     for i in 2..c.argc() {
         let pattern = String::from_utf8_lossy(c.arg(i)).into_owned();
         for (name, value) in s.config.matching(&pattern) {
+            // `dir` is where the server is now, as Redis's getcwd().
+            let value = if name == "dir" { current_dir() } else { value };
             if seen.insert(name.clone()) {
                 pairs.push((
                     Frame::Bulk(Bytes::from(name)),
@@ -59,6 +72,23 @@ pub fn set(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
         if let Err(why) = next.set(d.name, &[value]) {
             return fail(&why);
         }
+    }
+    // Redis refuses these while a data set is being loaded: the load
+    // depends on them.
+    if s.saving.loading && names.iter().any(|n| DENY_WHILE_LOADING.contains(n)) {
+        return Frame::Error(Bytes::from_static(
+            b"LOADING Redis is loading the dataset in memory",
+        ));
+    }
+    if names.contains(&"dir") {
+        let dir = next.str("dir");
+        if let Err(e) = std::env::set_current_dir(&dir) {
+            return error_text(&format!(
+                "ERR CONFIG SET failed (possibly related to argument 'dir') - {}",
+                crate::repl::io_error_text(&e)
+            ));
+        }
+        let _ = next.set("dir", &[current_dir()]);
     }
     let aof_was = s.config.bool("appendonly");
     s.config = next;

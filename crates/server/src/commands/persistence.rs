@@ -262,6 +262,27 @@ pub fn writes_refused(s: &Server) -> Option<Bytes> {
     )))
 }
 
+/// FLUSHALL [ASYNC|SYNC]: empties every database; a running BGSAVE would
+/// write data that no longer exists, so it is killed, and with `save`
+/// rules the empty data set is saved at once (Redis's
+/// `flushAllDataAndResetRDB`).
+pub fn flushall(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
+    let reply = keyspace::cmd::keys::flushall(&mut s.ks, c);
+    if matches!(reply, Frame::Error(_)) {
+        return reply;
+    }
+    if let Some(child) = s.saving.child.take() {
+        fork::kill_child(child.pid);
+        let _ = std::fs::remove_file(format!("temp-{}.rdb", child.pid));
+        tracing::warn!("Background saving terminated by signal 10");
+    }
+    if !s.config.str("save").is_empty() {
+        let _ = save_now(s);
+        s.ks.add_dirty(1);
+    }
+    reply
+}
+
 /// SAVE
 pub fn save(s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
     if s.saving.child.is_some() {

@@ -283,7 +283,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     c("persist", 2, WRITE | FAST, K1, W_KS, "generic", "2.2.0", "Removes the expiration time of a key.", "O(1)", ks(expire::persist)),
     c("dbsize", 1, READONLY | FAST, NOKEY, &["keyspace", "read", "fast"], "server", "1.0.0", "Returns the number of keys in the database.", "O(1)", ks(keys::dbsize)),
     c("flushdb", -1, WRITE, NOKEY, &["keyspace", "write", "slow", "dangerous"], "server", "1.0.0", "Removes all keys from the current database.", "O(N) where N is the number of keys in the selected database", ks(keys::flushdb)),
-    c("flushall", -1, WRITE, NOKEY, &["keyspace", "write", "slow", "dangerous"], "server", "1.0.0", "Removes all keys from all databases.", "O(N) where N is the total number of keys in all databases", ks(keys::flushall)),
+    c("flushall", -1, WRITE, NOKEY, &["keyspace", "write", "slow", "dangerous"], "server", "1.0.0", "Removes all keys from all databases.", "O(N) where N is the total number of keys in all databases", Exec::Server(super::persistence::flushall)),
     c("select", 2, LOADING | STALE | FAST, NOKEY, &["fast", "connection"], "connection", "1.0.0", "Changes the selected database.", "O(1)", ks(keys::select)),
     c("swapdb", 3, WRITE | FAST, NOKEY, &["keyspace", "write", "fast", "dangerous"], "server", "4.0.0", "Swaps two Redis databases.", "O(N) where N is the count of clients watching or blocking on keys from both databases.", ks(keys::swapdb)),
     c("move", 3, WRITE | FAST, K1, W_KS, "generic", "1.0.0", "Moves a key to another database.", "O(1)", ks(keys::move_)),

@@ -131,6 +131,14 @@ pub const DIRECTIVES: &[Directive] = &[
     // Test hooks Redis's own suite uses (hidden in Redis: see HIDDEN).
     d("rdb-key-save-delay", &[], int(-IM - 1, IM), "0", true, true),
     d("key-load-delay", &[], int(-IM - 1, IM), "0", true, true),
+    d(
+        "loading-process-events-interval-bytes",
+        &[],
+        int(1024, IM),
+        "2097152",
+        true,
+        true,
+    ),
     d("dynamic-hz", &[], BOOL, "yes", true, false),
     // Security.
     d("requirepass", &[], STR, "", true, true),
@@ -781,7 +789,11 @@ pub const DIRECTIVES: &[Directive] = &[
 
 /// Directives Redis hides: CONFIG GET shows them only when asked by name,
 /// and CONFIG REWRITE leaves them out.
-pub const HIDDEN: &[&str] = &["rdb-key-save-delay", "key-load-delay"];
+pub const HIDDEN: &[&str] = &[
+    "rdb-key-save-delay",
+    "key-load-delay",
+    "loading-process-events-interval-bytes",
+];
 
 /// Directives accepted for compatibility with Redis's configuration files
 /// but neither stored nor shown (they take repeated, free-form arguments).
