@@ -372,7 +372,12 @@ fn full_sync_with_more_databases_is_refused() {
     let mut w = RawConn::connect(master.port());
     assert_ok(&on(&mut w, &["SELECT", "20"]), "SELECT 20");
     assert_ok(&on(&mut w, &["SET", "k", "v"]), "SET");
-    let replica = start(Replikv, &["--databases", "16"]);
+    // swapdb keeps the old data until the new one is loaded (in the
+    // default disk mode it is flushed before loading, as in Redis).
+    let replica = start(
+        Replikv,
+        &["--databases", "16", "--repl-diskless-load", "swapdb"],
+    );
     assert_ok(&cmd(replica.port(), &["SET", "mine", "1"]), "SET");
     let port = master.port().to_string();
     assert_ok(

@@ -79,6 +79,11 @@ pub struct ReplicaConfig {
     pub master_auth: Option<Bytes>,
     /// `repl-timeout` in seconds (Redis default 60).
     pub repl_timeout_secs: u64,
+    /// Whether the next snapshot is parsed as it arrives (`repl-diskless-load`
+    /// `swapdb`, or `on-empty-db` with an empty data set) rather than
+    /// written to a file first; only the log lines depend on it here, the
+    /// server decides where the bytes go.
+    pub load_to_parser: bool,
 }
 
 impl Default for ReplicaConfig {
@@ -90,6 +95,7 @@ impl Default for ReplicaConfig {
             master_user: None,
             master_auth: None,
             repl_timeout_secs: 60,
+            load_to_parser: false,
         }
     }
 }
@@ -193,6 +199,10 @@ pub enum Action {
     SnapshotStart {
         /// Payload length when announced up front.
         size: Option<u64>,
+        /// The master's replication ID for this sync: when it is this
+        /// node's own ID, the old data set is an earlier point of the same
+        /// history (Redis then serves it while loading, `async_loading`).
+        replid: ReplId,
     },
     /// Next bytes of the snapshot payload (framing and EOF mark removed).
     SnapshotChunk(Bytes),
@@ -1510,26 +1520,44 @@ impl Replica {
                 self.usemark = true;
                 self.transfer_size = 0;
                 self.transfer_read = self.inbuf.len() as u64;
+                let target = self.load_target();
                 self.log(
                     Level::Notice,
-                    "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk",
+                    format!(
+                        "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {target}"
+                    ),
                 );
-                self.actions.push_back(Action::SnapshotStart { size: None });
+                self.actions.push_back(Action::SnapshotStart {
+                    size: None,
+                    replid: self.sync_replid,
+                });
                 self.phase = Phase::Eof { mark };
                 true
             }
             Ok(BulkPreamble::Length(size)) => {
                 self.usemark = false;
                 self.transfer_size = i64::try_from(size).unwrap_or(i64::MAX);
+                let target = self.load_target();
                 self.log(
                     Level::Notice,
-                    format!("MASTER <-> REPLICA sync: receiving {size} bytes from master to disk"),
+                    format!("MASTER <-> REPLICA sync: receiving {size} bytes from master {target}"),
                 );
-                self.actions
-                    .push_back(Action::SnapshotStart { size: Some(size) });
+                self.actions.push_back(Action::SnapshotStart {
+                    size: Some(size),
+                    replid: self.sync_replid,
+                });
                 self.phase = Phase::Length { size };
                 true
             }
+        }
+    }
+
+    /// Where the payload goes, as Redis's transfer log line says it.
+    fn load_target(&self) -> &'static str {
+        if self.config.load_to_parser {
+            "to parser"
+        } else {
+            "to disk"
         }
     }
 

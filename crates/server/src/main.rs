@@ -18,6 +18,7 @@ mod repl;
 mod server;
 mod session;
 mod startup;
+mod sync_load;
 
 /// The Redis version whose behaviour replikv reproduces; reported as
 /// `redis_version` because tools (Sentinel, clients) gate features on it.

@@ -24,7 +24,6 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use crate::config::{Config, Val};
-use crate::persist::Loader;
 use crate::server::{unix_ms, Server};
 use crate::session::{ClientHandle, ClientKind, Session};
 
@@ -50,9 +49,10 @@ pub struct Repl {
     link_out: BytesMut,
     /// Wakes the master link task.
     link_wake: Rc<Notify>,
-    /// A full sync being received.
-    loader: Option<Loader>,
-    loader_error: Option<String>,
+    /// A full sync being received (see [`crate::sync_load`]).
+    pub incoming: Option<crate::sync_load::Incoming>,
+    /// Why the full sync being received cannot be loaded.
+    pub incoming_error: Option<String>,
     /// The session that applies the master's commands (Redis's master
     /// client): it exists while the link is up after a sync.
     master_session: Option<Session>,
@@ -132,6 +132,7 @@ pub fn replica_config(cfg: &Config, port: u16) -> ReplicaConfig {
         master_user: opt("masteruser"),
         master_auth: opt("masterauth"),
         repl_timeout_secs: u64::try_from(cfg.int("repl-timeout")).unwrap_or(60).max(1),
+        load_to_parser: false,
     }
 }
 
@@ -149,8 +150,8 @@ impl Repl {
             link_gen: 0,
             link_out: BytesMut::new(),
             link_wake: Rc::new(Notify::new()),
-            loader: None,
-            loader_error: None,
+            incoming: None,
+            incoming_error: None,
             master_session: None,
             master_db: 0,
             link_addrs: None,
@@ -158,6 +159,11 @@ impl Repl {
             acks: Rc::new(Notify::new()),
             me: Weak::new(),
         }
+    }
+
+    /// The server, for tasks that outlive a borrow of it.
+    pub fn server(&self) -> Option<Rc<RefCell<Server>>> {
+        self.me.upgrade()
     }
 
     /// Gives the state a handle on the server, for spawning its tasks.
@@ -657,64 +663,14 @@ fn replica_action(s: &mut Server, a: replica::Action, now: u64) {
             s.repl.link_wake.notify_one();
             cache_master_session(s);
         }
-        replica::Action::SnapshotStart { .. } => {
-            s.repl.loader = Some(
-                Loader::new(s.ks.db_count(), now as i64, false, u64::MAX, *s.ks.limits())
-                    .with_key_load_delay(s.config.int("key-load-delay")),
-            );
-            s.repl.loader_error = None;
+        replica::Action::SnapshotStart { size, replid } => {
+            crate::sync_load::start(s, size, replid, now)
         }
-        replica::Action::SnapshotChunk(b) => {
-            if let Some(l) = s.repl.loader.as_mut() {
-                if let Err(e) = l.feed(&b) {
-                    s.repl.loader_error = Some(e.to_string());
-                    s.repl.loader = None;
-                }
-            }
-        }
-        replica::Action::SnapshotDone => {
-            let loaded = match (s.repl.loader.take(), s.repl.loader_error.take()) {
-                (_, Some(e)) => Err(e),
-                (Some(l), None) => l.finish().map_err(|e| e.to_string()),
-                (None, None) => Err("no snapshot was received".to_string()),
-            };
-            match loaded {
-                Ok((dbs, report)) => {
-                    // The old data set served reads until this moment.
-                    s.ks.replace_dbs(dbs);
-                    s.ks.add_dirty(report.loaded);
-                    tracing::info!(
-                        "Done loading RDB, keys loaded: {}, keys expired: {}.",
-                        report.loaded,
-                        report.expired
-                    );
-                    // The stream continues in the database the snapshot
-                    // names (`repl-stream-db`), as Redis's new master
-                    // client does.
-                    let db = report
-                        .repl_stream_db
-                        .and_then(|d| usize::try_from(d).ok())
-                        .filter(|&d| d < s.ks.db_count())
-                        .unwrap_or(0);
-                    s.repl.master_db = db;
-                    if let Some(sess) = s.repl.master_session.as_mut() {
-                        sess.db = db;
-                        sess.handle.db.set(db);
-                        sess.multi = None;
-                    }
-                    let _ = s.repl.replica.handle_snapshot_loaded(now);
-                }
-                Err(e) => {
-                    tracing::warn!(
-                        "Failed trying to load the MASTER synchronization DB from socket: {e}"
-                    );
-                    let _ = s.repl.replica.handle_snapshot_failed(now, &e);
-                }
-            }
-        }
+        replica::Action::SnapshotChunk(b) => crate::sync_load::chunk(s, &b),
+        replica::Action::SnapshotDone => crate::sync_load::done(s, now),
         replica::Action::SnapshotFailed => {
-            s.repl.loader = None;
-            s.repl.loader_error = None;
+            crate::sync_load::discard(s);
+            s.repl.incoming_error = None;
         }
         replica::Action::Apply { args, .. } => apply_from_master(s, &args, now),
         replica::Action::DiscardTransaction => {
@@ -741,6 +697,21 @@ fn replica_action(s: &mut Server, a: replica::Action, now: u64) {
         replica::Action::Forward(_)
         | replica::Action::DiscardHistory
         | replica::Action::AdoptHistory { .. } => {}
+    }
+}
+
+/// After a full sync: the master's stream continues in the database the
+/// snapshot names (`repl-stream-db`), as Redis's new master client does.
+pub fn continue_in_db(s: &mut Server, repl_stream_db: Option<i64>) {
+    let db = repl_stream_db
+        .and_then(|d| usize::try_from(d).ok())
+        .filter(|&d| d < s.ks.db_count())
+        .unwrap_or(0);
+    s.repl.master_db = db;
+    if let Some(sess) = s.repl.master_session.as_mut() {
+        sess.db = db;
+        sess.handle.db.set(db);
+        sess.multi = None;
     }
 }
 
@@ -862,6 +833,9 @@ async fn master_link(server: Rc<RefCell<Server>>, gen: u64, host: String, port: 
                     }
                     let now = unix_ms() as u64;
                     s.stats.net_repl_input_bytes += buf.len() as u64;
+                    // Decided when the payload starts, as Redis does.
+                    let parse = crate::sync_load::load_to_parser(&s);
+                    s.repl.replica.config_mut().load_to_parser = parse;
                     let _ = s.repl.replica.handle_data(now, &buf);
                     buf.clear();
                     drive(&mut s);

@@ -250,7 +250,9 @@ fn check_and_run(server: &mut Server, sess: &mut Session, args: &[Bytes], now_ms
             return e;
         }
     };
-    if server.saving.loading && !spec.has(flag::LOADING) {
+    if (server.saving.loading && !spec.has(flag::LOADING))
+        || (server.saving.async_loading && spec.has(flag::NO_ASYNC_LOADING))
+    {
         sess.flag_transaction();
         return Frame::Error(Bytes::from_static(
             b"LOADING Redis is loading the dataset in memory",

@@ -50,6 +50,9 @@ pub struct SaveState {
     pub loaded_expired: u64,
     /// A load is running (clients get -LOADING).
     pub loading: bool,
+    /// A replica parses a full sync while serving its old data (Redis's
+    /// `async_loading`).
+    pub async_loading: bool,
     /// Bytes of the file being loaded and bytes read so far.
     pub loading_total: u64,
     /// Bytes read so far of the file being loaded.
@@ -69,6 +72,7 @@ impl Default for SaveState {
             loaded_keys: 0,
             loaded_expired: 0,
             loading: false,
+            async_loading: false,
             loading_total: 0,
             loading_read: 0,
         }
