@@ -259,8 +259,15 @@ impl Worker {
             let c = match conn.as_mut() {
                 Some(c) => c,
                 None => {
-                    match Conn::connect(self.port, self.password.as_deref(), Duration::from_secs(5))
-                    {
+                    let connected =
+                        Conn::connect(self.port, self.password.as_deref(), Duration::from_secs(5))
+                            .and_then(|mut c| {
+                                if self.spec.db != 0 {
+                                    c.cmd(&["SELECT", &self.spec.db.to_string()])?.ok()?;
+                                }
+                                Ok(c)
+                            });
+                    match connected {
                         Ok(c) => conn.insert(c),
                         Err(e) => {
                             self.stats.error(format!("{e:#}"));

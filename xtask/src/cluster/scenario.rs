@@ -406,6 +406,10 @@ pub struct LoadSpec {
     /// Size of written values in bytes.
     #[serde(default = "default_value_size")]
     pub value_size: u64,
+    /// Database the load writes to (SELECT after connecting). The WAIT
+    /// ledger is read in database 0, so `wait` needs the default.
+    #[serde(default)]
+    pub db: u64,
     /// Stop after this many operations.
     pub ops: Option<Scaled<u64>>,
     /// Stop after this long.
@@ -1021,6 +1025,12 @@ impl Scenario {
                 }
                 if spec.pipeline == 0 || spec.keys == 0 {
                     bail!("pipeline and keys must be at least 1");
+                }
+                if spec.db != 0 && spec.wait.is_some() {
+                    bail!("a load with `wait` writes the ledger in database 0: leave `db` out");
+                }
+                if spec.db > 15 {
+                    bail!("db must be 0 to 15");
                 }
                 loads.insert(spec.name.as_str());
             }
