@@ -269,6 +269,23 @@ impl Duo {
     /// Waits (separately on each server) until `args` on a fresh connection
     /// answers `expected`; records a mismatch naming the server that never
     /// got there.
+    /// Waits until each server counts `n` blocked clients.
+    fn wait_blocked(&mut self, n: usize) {
+        let want = format!("blocked_clients:{n}\r\n");
+        for (name, port) in [
+            ("replikv", self.subject.port()),
+            ("redis-server", self.reference.port()),
+        ] {
+            let ok = replikv_tests::wait_until(EVENTUAL, || {
+                String::from_utf8_lossy(&one_shot(port, &["INFO", "clients"])).contains(&want)
+            });
+            if !ok {
+                self.mismatches
+                    .push(format!("{name}: never had {n} blocked clients"));
+            }
+        }
+    }
+
     fn wait_for(&mut self, args: &[&str], expected: &[u8]) {
         for (name, port) in [
             ("replikv", self.subject.port()),
@@ -503,6 +520,120 @@ fn watch_write_from_another_connection_aborts_exec() {
     d.cmd(c, &["INCR", "counter"]);
     d.cmd(c, &["EXEC"]);
     d.cmd(c, &["GET", "counter"]);
+    d.finish();
+}
+
+/// WATCH follows exactly the keys each command changed, for every type:
+/// the keys a DEL actually deleted (not the missing ones it named), the
+/// destination of STORE and move commands, LTRIM even when it removes
+/// nothing, no-op writes not at all, and the keys a flush or swap empties
+/// only when they existed.
+#[test]
+fn watch_follows_the_keys_each_command_changed() {
+    let mut d = Duo::new();
+    let c = d.open();
+    let other = d.open();
+    let cases: &[(&[&[&str]], &[&str])] = &[
+        (&[&["SET", "a", "1"]], &["DEL", "a", "k"]),
+        (&[&["SET", "k", "1"]], &["DEL", "missing", "k"]),
+        (&[&["RPUSH", "k", "x"]], &["LTRIM", "k", "0", "-1"]),
+        (&[&["RPUSH", "k", "x", "y"]], &["LTRIM", "k", "5", "10"]),
+        (&[&["SADD", "k", "m"]], &["SADD", "k", "m"]),
+        (&[&["SADD", "k", "m"]], &["SREM", "k", "other"]),
+        (
+            &[&["HSET", "k", "f", "1"]],
+            &["HINCRBYFLOAT", "k", "f", "0.5"],
+        ),
+        (&[&["HSET", "k", "f", "1"]], &["HDEL", "k", "nope"]),
+        (
+            &[&["RPUSH", "src", "x"]],
+            &["LMOVE", "src", "k", "LEFT", "RIGHT"],
+        ),
+        (&[&["RPUSH", "k", "x"]], &["RPOPLPUSH", "k", "dst"]),
+        (&[&["SADD", "src", "m"]], &["SMOVE", "src", "k", "m"]),
+        (
+            &[&["SADD", "s1", "a"], &["SADD", "s2", "b"]],
+            &["SINTERSTORE", "k", "s1", "s2"],
+        ),
+        (
+            &[&["SET", "k", "v"], &["SADD", "s1", "a"]],
+            &["SINTERSTORE", "k", "s1", "nothing"],
+        ),
+        (
+            &[&["SADD", "s1", "a"]],
+            &["SUNIONSTORE", "other", "s1", "k"],
+        ),
+        (&[&["ZADD", "z", "1", "a"]], &["ZUNIONSTORE", "k", "1", "z"]),
+        (&[&["ZADD", "k", "1", "a"]], &["ZPOPMIN", "k"]),
+        (&[&["ZADD", "k", "1", "a"]], &["ZADD", "k", "1", "a"]),
+        (
+            &[&["ZADD", "k", "1", "a"]],
+            &["ZREMRANGEBYSCORE", "k", "5", "6"],
+        ),
+        (&[&["SADD", "k", "a"]], &["SPOP", "k"]),
+        (
+            &[&["RPUSH", "k", "a"]],
+            &["LMPOP", "2", "nothing", "k", "LEFT"],
+        ),
+        (&[&["SET", "k", "v"]], &["EXPIRE", "k", "-1"]),
+        (&[&["SET", "k", "v"]], &["GETEX", "k", "PERSIST"]),
+        (
+            &[&["SET", "k", "v", "EX", "100"]],
+            &["GETEX", "k", "PERSIST"],
+        ),
+        (&[&["SET", "k", "v"]], &["FLUSHDB"]),
+        (&[&["SET", "a", "v"]], &["FLUSHDB"]),
+        (&[&["SET", "a", "v"]], &["FLUSHALL"]),
+        (&[&["SET", "k", "v"]], &["SWAPDB", "0", "1"]),
+        (
+            &[&["SELECT", "1"], &["SET", "k", "v"], &["SELECT", "0"]],
+            &["SWAPDB", "0", "1"],
+        ),
+        (&[&["SET", "a", "v"]], &["SWAPDB", "0", "1"]),
+        (&[&["SET", "k", "v"]], &["MOVE", "k", "1"]),
+        (
+            &[&["SELECT", "1"], &["SET", "k", "v"], &["SELECT", "0"]],
+            &["COPY", "k", "k", "DB", "0"],
+        ),
+    ];
+    for (setup, touch) in cases {
+        let label = format!("after {}", touch.join(" "));
+        for step in setup.iter() {
+            d.cmd(other, step);
+        }
+        d.cmd(c, &["WATCH", "k"]);
+        d.cmd(other, touch);
+        d.cmd(c, &["MULTI"]);
+        d.cmd(c, &["ECHO", &label]);
+        d.cmd(c, &["EXEC"]);
+        d.cmd(other, &["FLUSHALL"]);
+    }
+    d.finish();
+}
+
+/// A client served after blocking changes keys as the command it stands
+/// for would: the list it popped, and BLMOVE's destination.
+#[test]
+fn watch_sees_keys_changed_by_served_blocked_clients() {
+    let mut d = Duo::new();
+    let c = d.open();
+    let blocked = d.open();
+    let other = d.open();
+    for (watched, block) in [
+        ("k", &["BLPOP", "k", "0"][..]),
+        ("dst", &["BLMOVE", "k", "dst", "LEFT", "LEFT", "0"][..]),
+    ] {
+        let label = format!("{watched} after {}", block.join(" "));
+        d.send(blocked, block);
+        d.wait_blocked(1);
+        d.cmd(c, &["WATCH", watched]);
+        d.cmd(other, &["RPUSH", "k", "a", "b"]);
+        d.read(blocked, "served");
+        d.cmd(c, &["MULTI"]);
+        d.cmd(c, &["ECHO", &label]);
+        d.cmd(c, &["EXEC"]);
+        d.cmd(other, &["FLUSHALL"]);
+    }
     d.finish();
 }
 

@@ -1,5 +1,8 @@
 //! All logical databases of a server plus the state commands share:
-//! statistics, the dirty counter, lazily expired keys awaiting propagation.
+//! statistics, the dirty counter, and the log of what changed (keys
+//! modified, keys expired) that the server reads after every command.
+
+use std::collections::HashMap;
 
 use bytes::Bytes;
 use rand::{rngs::SmallRng, SeedableRng};
@@ -82,6 +85,12 @@ pub struct Keyspace {
     see_expired: bool,
     rng: SmallRng,
     expired: Vec<(usize, Bytes)>,
+    /// Keys changed since the server last read the log (Redis's
+    /// `signalModifiedKey`), in order, with their database.
+    modified: Vec<(usize, Bytes)>,
+    /// How many clients WATCH each (database, key): a flush or swap must
+    /// report the watched keys it changes while they still exist.
+    watched: HashMap<(usize, Bytes), usize>,
     limits: EncodingLimits,
     lazy: LazyFree,
     garbage: Vec<Garbage>,
@@ -100,6 +109,8 @@ impl Keyspace {
             see_expired: false,
             rng: SmallRng::seed_from_u64(seed),
             expired: Vec::new(),
+            modified: Vec::new(),
+            watched: HashMap::new(),
             limits: EncodingLimits::default(),
             lazy: LazyFree::default(),
             garbage: Vec::new(),
@@ -131,6 +142,10 @@ impl Keyspace {
     /// the old contents are deferred rather than freed here. Returns how
     /// many keys there were.
     pub fn flush(&mut self, db: Option<usize>, lazy: bool) -> usize {
+        // Emptying every database goes through `take_dbs`, which reports.
+        if let Some(i) = db {
+            self.signal_watched(&[i], false);
+        }
         let old: Vec<Db> = match db {
             Some(i) => match self.dbs.get_mut(i) {
                 Some(d) => vec![std::mem::take(d)],
@@ -198,13 +213,17 @@ impl Keyspace {
     /// Replaces database `i` wholesale (used when a snapshot is swapped in).
     pub fn replace_dbs(&mut self, dbs: Vec<Db>) {
         let n = self.dbs.len();
+        self.signal_watched_everywhere();
         self.dbs = dbs;
+        // Keys the new data set has are changed too.
+        self.signal_watched_everywhere();
         self.dbs.resize_with(n.max(1), Db::new);
     }
 
     /// Takes all databases out, leaving empty ones.
     pub fn take_dbs(&mut self) -> Vec<Db> {
         let n = self.dbs.len();
+        self.signal_watched_everywhere();
         std::mem::replace(&mut self.dbs, (0..n).map(|_| Db::new()).collect())
     }
 
@@ -255,6 +274,76 @@ impl Keyspace {
     /// Whether keys await propagation as expired.
     pub fn has_expired(&self) -> bool {
         !self.expired.is_empty()
+    }
+
+    /// Records that `key` in database `db` changed. Every write handler
+    /// calls it for each key it actually changed (not for no-op writes),
+    /// as Redis's `signalModifiedKey`: WATCH, blocked clients and any later
+    /// listener are driven from this one log.
+    pub fn signal_modified(&mut self, db: usize, key: Bytes) {
+        self.modified.push((db, key));
+    }
+
+    /// Whether modified keys await [`Keyspace::take_modified`].
+    pub fn has_modified(&self) -> bool {
+        !self.modified.is_empty()
+    }
+
+    /// Moves the modified-key log into `out` (appending, in order), so the
+    /// caller can reuse one buffer and the log keeps its capacity.
+    pub fn take_modified(&mut self, out: &mut Vec<(usize, Bytes)>) {
+        out.append(&mut self.modified);
+    }
+
+    /// Notes one more WATCH of `key` in `db`.
+    pub fn watch_key(&mut self, db: usize, key: Bytes) {
+        *self.watched.entry((db, key)).or_insert(0) += 1;
+    }
+
+    /// Drops one WATCH of `key` in `db`.
+    pub fn unwatch_key(&mut self, db: usize, key: &Bytes) {
+        let k = (db, key.clone());
+        if let Some(n) = self.watched.get_mut(&k) {
+            *n -= 1;
+            if *n == 0 {
+                self.watched.remove(&k);
+            }
+        }
+    }
+
+    /// Before databases are emptied, swapped or replaced: reports each
+    /// watched key of `dbs` that exists there (with `across`, that exists in
+    /// any of `dbs`, as a swap exchanges them), as Redis's
+    /// `touchAllWatchedKeysInDb` does. Watchers of missing keys are left
+    /// alone.
+    fn signal_watched(&mut self, dbs: &[usize], across: bool) {
+        if self.watched.is_empty() {
+            return;
+        }
+        let exists =
+            |x: usize, key: &[u8]| self.dbs.get(x).is_some_and(|d| d.get_raw(key).is_some());
+        let hit: Vec<(usize, Bytes)> = self
+            .watched
+            .keys()
+            .filter(|(d, key)| {
+                dbs.contains(d)
+                    && if across {
+                        dbs.iter().any(|&x| exists(x, key))
+                    } else {
+                        exists(*d, key)
+                    }
+            })
+            .cloned()
+            .collect();
+        self.modified.extend(hit);
+    }
+
+    fn signal_watched_everywhere(&mut self) {
+        if self.watched.is_empty() {
+            return;
+        }
+        let all: Vec<usize> = (0..self.dbs.len()).collect();
+        self.signal_watched(&all, false);
     }
 
     /// Looks up a key for reading, counting hits and misses.
@@ -344,6 +433,7 @@ impl Keyspace {
         if a >= self.dbs.len() || b >= self.dbs.len() {
             return false;
         }
+        self.signal_watched(&[a, b], true);
         self.dbs.swap(a, b);
         true
     }

@@ -911,15 +911,22 @@ impl Master {
     /// ever attached) nothing is recorded and the offset does not move, as
     /// in Redis.
     pub fn feed(&mut self, data: &[u8]) {
-        if data.is_empty() {
+        if !data.is_empty() && self.backlog.is_some() {
+            self.feed_bytes(Bytes::copy_from_slice(data));
+        }
+    }
+
+    /// [`Master::feed`] for bytes the caller already owns: the replicas'
+    /// streams share them instead of copying.
+    pub fn feed_bytes(&mut self, bytes: Bytes) {
+        if bytes.is_empty() {
             return;
         }
         let Some(backlog) = self.backlog.as_mut() else {
             return;
         };
-        backlog.append(data);
+        backlog.append(&bytes);
         self.master_repl_offset = backlog.master_offset();
-        let bytes = Bytes::copy_from_slice(data);
         let now = self.last_now_ms;
         for id in self.slaves.clone() {
             let Some(c) = self.conns.get_mut(&id) else {

@@ -106,7 +106,6 @@ pub struct Aof {
     /// here and are written again by the next call (the writes were
     /// acknowledged: they must reach the file once space returns).
     buf: BytesMut,
-    db: Option<usize>,
     fsync: Fsync,
     unsynced: bool,
     /// Bytes in the current incremental file: a short write is cut back
@@ -259,7 +258,6 @@ impl Aof {
             manifest,
             file,
             buf: BytesMut::new(),
-            db: None,
             fsync,
             unsynced: false,
             incr_size,
@@ -344,14 +342,10 @@ impl Aof {
         self.fsync = fsync;
     }
 
-    /// Appends one command applied on database `db`.
-    pub fn feed(&mut self, db: usize, cmd: &[Bytes]) {
-        if self.db != Some(db) {
-            let d = db.to_string();
-            resp_codec::encode::command(&mut self.buf, &[&b"SELECT"[..], d.as_bytes()]);
-            self.db = Some(db);
-        }
-        resp_codec::encode::command(&mut self.buf, cmd);
+    /// Appends encoded commands (from the propagation stream, which owns
+    /// the SELECTs; see [`crate::propagate`]).
+    pub fn append(&mut self, encoded: &[u8]) {
+        self.buf.extend_from_slice(encoded);
     }
 
     /// Writes what was fed; with `always`, also syncs before returning,
@@ -478,7 +472,6 @@ impl Aof {
             &Self::manifest_path(&self.dir, &self.base_name),
             &render_manifest(&self.manifest),
         )?;
-        self.db = None;
         self.rewrite = Some((child_pid, seq));
         Ok(self.dir.join(format!("temp-rewriteaof-bg-{child_pid}.aof")))
     }

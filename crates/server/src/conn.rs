@@ -168,10 +168,13 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
                 // The batch's writes reach the AOF (synced first with
                 // `appendfsync always`), the backlog and replicas together,
                 // before any reply to them goes out.
+                let fed_replicas = s.deliver_stream();
                 if let Some(aof) = s.aof.as_mut() {
                     crate::aof::exit_if_fatal(aof.write());
                 }
-                crate::repl::flush_stream(s);
+                if fed_replicas {
+                    crate::repl::drive(s);
+                }
                 let limit = usize::try_from(s.config.int("client-query-buffer-limit"))
                     .unwrap_or(usize::MAX);
                 if rbuf.len() > limit {

@@ -14,6 +14,7 @@ mod info;
 mod lazyfree;
 mod logging;
 mod persist;
+mod propagate;
 mod repl;
 mod server;
 mod session;

@@ -37,11 +37,6 @@ pub struct Repl {
     pub is_replica: bool,
     /// Whether the link to the master is up.
     pub link_up: bool,
-    /// The database the stream this node produces last selected.
-    stream_db: Option<usize>,
-    /// Encoded writes not yet handed to the master machine: a connection's
-    /// whole batch goes in at once (see [`flush_stream`]).
-    scratch: BytesMut,
     /// Generation of the master link; a link task whose generation is not
     /// current closes its socket.
     link_gen: u64,
@@ -145,8 +140,6 @@ impl Repl {
             replica: Replica::new(replica_config(cfg, port), seed()),
             is_replica: false,
             link_up: false,
-            stream_db: None,
-            scratch: BytesMut::new(),
             link_gen: 0,
             link_out: BytesMut::new(),
             link_wake: Rc::new(Notify::new()),
@@ -224,39 +217,14 @@ impl Repl {
         self.master_db = db;
     }
 
-    /// The master replication offset, counting writes still batched.
-    pub fn offset(&self) -> u64 {
-        self.master.master_offset() + self.scratch.len() as u64
-    }
-
-    /// The database the stream last selected.
-    pub fn stream_db(&self) -> Option<usize> {
-        self.stream_db
-    }
-
-    /// Appends commands applied on database `db` to the stream. A replica
-    /// forwards its master's bytes instead, and without a backlog nobody
-    /// can read the stream, so nothing is encoded then.
-    pub fn feed<'a>(&mut self, db: usize, cmds: impl IntoIterator<Item = &'a [Bytes]>) {
-        if self.is_replica || self.master.backlog().is_none() {
-            return;
-        }
-        if self.stream_db != Some(db) {
-            let dbs = db.to_string();
-            resp_codec::encode::command(&mut self.scratch, &[&b"SELECT"[..], dbs.as_bytes()]);
-            self.stream_db = Some(db);
-        }
-        for cmd in cmds {
-            resp_codec::encode::command(&mut self.scratch, cmd);
-        }
-    }
-
     /// Whether a snapshot child for replicas is running.
     pub fn snapshot_running(&self) -> bool {
         !self.snapshots.is_empty()
     }
 
-    /// Whether writes are worth recording for the stream.
+    /// Whether this node's own writes make its stream: a master with a
+    /// backlog (a replica forwards its master's bytes instead, and without
+    /// a backlog nobody can read the stream).
     pub fn active(&self) -> bool {
         !self.is_replica && self.master.backlog().is_some()
     }
@@ -275,17 +243,15 @@ fn client(s: &Server, id: ReplicaId) -> Option<Rc<ClientHandle>> {
     s.clients.get(&id.0).cloned()
 }
 
-/// Hands the batched writes to the master machine (backlog and replica
-/// streams). Called at the end of every connection batch, and before
-/// anything that reads or depends on the master offset (replication
-/// commands, WAIT, snapshots), so the stream and the data never disagree.
+/// Hands the batched writes to the AOF buffer and the master machine
+/// (backlog and replica streams). Called at the end of every connection
+/// batch, and before anything that reads or depends on the master offset
+/// (replication commands, WAIT, snapshots), so the stream and the data
+/// never disagree.
 pub fn flush_stream(s: &mut Server) {
-    if s.repl.scratch.is_empty() {
-        return;
+    if s.deliver_stream() {
+        drive(s);
     }
-    let data = s.repl.scratch.split();
-    s.repl.master.feed(&data);
-    drive(s);
 }
 
 /// Carries out every pending action of both machines, until none is left.
@@ -383,7 +349,7 @@ fn master_action(s: &mut Server, a: master::Action, now: u64, report: &mut Vec<R
                 let _ = std::fs::remove_file(format!("temp-{pid}.rdb"));
             }
         }
-        master::Action::ForceSelect => s.repl.stream_db = None,
+        master::Action::ForceSelect => s.prop.force_select(),
     }
 }
 

@@ -9,7 +9,6 @@ use bytes::Bytes;
 use keyspace::{Call, Keyspace, KeyspaceConfig, Propagate};
 use resp_codec::DecoderLimits;
 
-use crate::commands::table::CommandSpec;
 use crate::commands::CommandTable;
 use crate::config::Config;
 use crate::repl::Repl;
@@ -184,9 +183,10 @@ pub struct Server {
     pub patterns: HashMap<Bytes, Vec<u64>>,
     /// Clients watching each (database, key).
     pub watchers: HashMap<(usize, Bytes), Vec<Watcher>>,
-    /// Effects of the current request waiting to be written to the
-    /// replication stream: (database, command).
-    pending_ops: Vec<(usize, Vec<Bytes>)>,
+    /// The propagation stream's owner: effects, SELECTs, encoding.
+    pub prop: crate::propagate::Propagation,
+    /// Reused buffer for the keyspace's modified-key log.
+    modified_keys: Vec<(usize, Bytes)>,
     /// Wakes the main loop (shutdown requests).
     pub wake_main: Rc<tokio::sync::Notify>,
 }
@@ -250,7 +250,8 @@ impl Server {
             watchers: HashMap::new(),
             channels: HashMap::new(),
             patterns: HashMap::new(),
-            pending_ops: Vec::new(),
+            prop: Default::default(),
+            modified_keys: Vec::new(),
             wake_main: Rc::new(tokio::sync::Notify::new()),
             lazyfree: crate::lazyfree::LazyFreer::start(),
             config,
@@ -333,75 +334,129 @@ impl Server {
         self.clients.remove(&id);
     }
 
-    /// Records what a finished call changed: watched keys are touched, and
-    /// the call's effects (after any keys that expired meanwhile) queue up
-    /// for the replication stream until the request ends.
-    pub fn record(&mut self, db: usize, spec: &CommandSpec, call: &Call<'_>) {
-        if self.ks.has_expired() {
-            for (edb, key) in self.ks.take_expired() {
-                if !self.watchers.is_empty() {
-                    self.touch(edb, &key);
-                }
-                if self.wants_propagation() {
-                    self.pending_ops
-                        .push((edb, vec![Bytes::from_static(b"DEL"), key]));
-                }
-            }
-        }
-        if call.propagate == Propagate::Nothing {
+    /// Records what a finished call changed: every key event is handled
+    /// (see [`Server::process_key_events`]) and the call's effects queue up
+    /// for the propagation stream until the request ends.
+    pub fn record(&mut self, db: usize, call: &Call<'_>) {
+        self.process_key_events();
+        if call.propagate == Propagate::Nothing || !self.wants_propagation() {
             return;
         }
-        if !self.blocking.is_empty() {
-            for i in spec.key_positions(call.argc()) {
-                self.blocking.signal(db, call.arg(i));
+        match &call.propagate {
+            Propagate::Nothing => {}
+            Propagate::Verbatim => self.prop.push(db, call.args.to_vec()),
+            Propagate::Rewritten(cmds) => {
+                for c in cmds {
+                    self.prop.push(db, c.clone());
+                }
             }
         }
+    }
+
+    /// Handles what the keyspace logged since the last call: keys that
+    /// expired (each also reaches replicas and the AOF as a DEL, ahead of
+    /// the effects of the command that found it) and keys that were
+    /// modified. Both touch WATCHers and wake clients blocked on the key.
+    pub fn process_key_events(&mut self) {
+        if self.ks.has_expired() {
+            for (db, key) in self.ks.take_expired() {
+                self.key_changed(db, &key);
+                if self.wants_propagation() {
+                    self.prop.push(db, vec![Bytes::from_static(b"DEL"), key]);
+                }
+            }
+        }
+        if self.ks.has_modified() {
+            let mut keys = std::mem::take(&mut self.modified_keys);
+            self.ks.take_modified(&mut keys);
+            for (db, key) in keys.drain(..) {
+                self.key_changed(db, &key);
+            }
+            self.modified_keys = keys;
+        }
+    }
+
+    /// Keys the expiry cycle deleted, handled as a command's would be, but
+    /// each DEL its own entry in the stream rather than one transaction,
+    /// as Redis propagates them.
+    pub fn process_expired_alone(&mut self) {
+        for (db, key) in self.ks.take_expired() {
+            self.key_changed(db, &key);
+            self.propagate(db, vec![Bytes::from_static(b"DEL"), key]);
+            self.flush_propagation();
+        }
+    }
+
+    /// One changed key: WATCH and blocked clients hear of it.
+    fn key_changed(&mut self, db: usize, key: &Bytes) {
         if !self.watchers.is_empty() {
-            self.touch_command(db, spec, call);
+            self.touch(db, key);
         }
-        if self.wants_propagation() {
-            match &call.propagate {
-                Propagate::Nothing => {}
-                Propagate::Verbatim => self.pending_ops.push((db, call.args.to_vec())),
-                Propagate::Rewritten(cmds) => self
-                    .pending_ops
-                    .extend(cmds.iter().map(|c| (db, c.clone()))),
-            }
+        if !self.blocking.is_empty() {
+            self.blocking.signal(db, key);
         }
     }
 
     /// Records the effect of serving a blocked client (the non-blocking
-    /// form of its command).
+    /// form of its command); the keys it changed are in the keyspace's log.
     pub fn record_served(&mut self, db: usize, cmd: Vec<Bytes>) {
-        if !self.watchers.is_empty() {
-            if let Some(k) = cmd.get(1).cloned() {
-                self.touch(db, &k);
-            }
-        }
+        self.process_key_events();
         if self.wants_propagation() {
-            self.pending_ops.push((db, cmd));
+            self.prop.push(db, cmd);
         }
     }
 
-    /// Writes the current request's effects to the replication stream; more
-    /// than one command goes out as a MULTI/EXEC block so replicas apply it
-    /// atomically, as Redis 7.0 does.
+    /// Queues an effect that no command produced (DEBUG REPLICATE, keys
+    /// the expiry cycle deleted); it goes out with the request's others.
+    pub fn propagate(&mut self, db: usize, cmd: Vec<Bytes>) {
+        if self.wants_propagation() {
+            self.prop.push(db, cmd);
+        }
+    }
+
+    /// Ends the current request's effects: they are encoded once for the
+    /// listeners of the moment (see [`crate::propagate`]).
     pub fn flush_propagation(&mut self) {
-        if self.pending_ops.is_empty() {
+        if !self.prop.has_pending() {
             return;
         }
-        let ops = std::mem::take(&mut self.pending_ops);
-        let wrap = ops.len() > 1;
-        if wrap {
-            let db = ops.first().map_or(0, |o| o.0);
-            self.emit(db, &[Bytes::from_static(b"MULTI")]);
+        let targets = self.propagation_targets();
+        if let Some((earlier, to)) = self.prop.end_request(targets) {
+            self.deliver(earlier, to);
         }
-        for (db, cmd) in &ops {
-            self.emit(*db, cmd);
+    }
+
+    /// Hands the encoded stream to the AOF's buffer and the replication
+    /// master, the same bytes to both. Called at the end of every
+    /// connection batch and before anything that depends on the master
+    /// offset.
+    pub fn deliver_stream(&mut self) -> bool {
+        if self.prop.is_empty() {
+            return false;
         }
-        if wrap {
-            let db = ops.last().map_or(0, |o| o.0);
-            self.emit(db, &[Bytes::from_static(b"EXEC")]);
+        let (bytes, to) = self.prop.take();
+        self.deliver(bytes, to)
+    }
+
+    /// Delivers encoded bytes to the listeners they were encoded for;
+    /// returns whether the replication master got some.
+    pub fn deliver(&mut self, bytes: Bytes, to: crate::propagate::Targets) -> bool {
+        if to.aof {
+            if let Some(aof) = self.aof.as_mut() {
+                aof.append(&bytes);
+            }
+        }
+        if to.repl {
+            self.repl.master.feed_bytes(bytes);
+        }
+        to.repl
+    }
+
+    /// Who listens to the propagation stream now.
+    pub fn propagation_targets(&self) -> crate::propagate::Targets {
+        crate::propagate::Targets {
+            repl: self.repl.active(),
+            aof: self.aof.is_some(),
         }
     }
 
@@ -410,113 +465,16 @@ impl Server {
         self.repl.active() || self.aof.is_some()
     }
 
-    /// Sends one effect to the replication stream and the AOF.
-    pub fn emit(&mut self, db: usize, cmd: &[Bytes]) {
-        self.repl.feed(db, [cmd]);
-        if let Some(aof) = self.aof.as_mut() {
-            aof.feed(db, cmd);
-        }
+    /// The master replication offset, counting writes still batched.
+    pub fn repl_offset(&self) -> u64 {
+        self.repl.master.master_offset() + self.prop.unflushed_repl_bytes() as u64
     }
 
     /// Marks every client watching `key` in `db`.
-    pub fn touch(&mut self, db: usize, key: &[u8]) {
-        if let Some(list) = self.watchers.get(&(db, Bytes::copy_from_slice(key))) {
+    pub fn touch(&mut self, db: usize, key: &Bytes) {
+        if let Some(list) = self.watchers.get(&(db, key.clone())) {
             for (_, flag) in list {
                 flag.set(true);
-            }
-        }
-    }
-
-    /// Touches watched keys that a FLUSHALL, FLUSHDB or SWAPDB is about to
-    /// change: those that exist in an emptied or swapped database (Redis
-    /// leaves watchers of missing keys alone).
-    pub fn touch_before(&mut self, db: usize, spec: &CommandSpec, args: &[Bytes]) {
-        let dbs: Vec<usize> = match spec.name {
-            "flushall" => (0..self.ks.db_count()).collect(),
-            "flushdb" => vec![db],
-            "swapdb" => args
-                .iter()
-                .skip(1)
-                .take(2)
-                .filter_map(|a| usize::try_from(keyspace::numeric::parse_i64(a)?).ok())
-                .collect(),
-            _ => return,
-        };
-        let mut hit = Vec::new();
-        for (d, key) in self.watchers.keys() {
-            if !dbs.contains(d) {
-                continue;
-            }
-            let exists_in = |x: usize| self.ks.db(x).is_some_and(|db| db.get_raw(key).is_some());
-            let affected = if spec.name == "swapdb" {
-                dbs.iter().any(|&x| exists_in(x))
-            } else {
-                exists_in(*d)
-            };
-            if affected {
-                hit.push((*d, key.clone()));
-            }
-        }
-        for (d, key) in hit {
-            self.touch(d, &key);
-        }
-    }
-
-    fn touch_command(&mut self, db: usize, spec: &CommandSpec, call: &Call<'_>) {
-        match spec.name {
-            // Handled before the command ran, while the keys still existed.
-            "flushall" | "flushdb" | "swapdb" => {}
-            // Commands whose other keys are only read: the destination is
-            // the one key they modify.
-            "copy" | "sinterstore" | "sunionstore" | "sdiffstore" | "zunionstore"
-            | "zinterstore" | "zdiffstore" | "zrangestore" => {
-                let (pos, target_db) = if spec.name == "copy" {
-                    let target = (3..call.argc())
-                        .find(|&i| call.arg(i).eq_ignore_ascii_case(b"DB"))
-                        .and_then(|i| {
-                            usize::try_from(keyspace::numeric::parse_i64(call.arg(i + 1))?).ok()
-                        });
-                    (2, target.unwrap_or(db))
-                } else {
-                    (1, db)
-                };
-                self.touch(target_db, call.arg(pos));
-            }
-            _ if matches!(call.propagate, Propagate::Rewritten(_)) => {
-                // The rewritten effect names exactly the keys that changed.
-                if let Propagate::Rewritten(cmds) = &call.propagate {
-                    let keys: Vec<(Bytes, Option<Bytes>)> = cmds
-                        .iter()
-                        .map(|c| {
-                            let two = c.first().is_some_and(|n| {
-                                n.eq_ignore_ascii_case(b"LMOVE")
-                                    || n.eq_ignore_ascii_case(b"RPOPLPUSH")
-                            });
-                            (
-                                c.get(1).cloned().unwrap_or_default(),
-                                two.then(|| c.get(2).cloned().unwrap_or_default()),
-                            )
-                        })
-                        .collect();
-                    for (k, k2) in keys {
-                        self.touch(db, &k);
-                        if let Some(k2) = k2 {
-                            self.touch(db, &k2);
-                        }
-                    }
-                }
-            }
-            _ => {
-                for i in spec.key_positions(call.argc()) {
-                    self.touch(db, call.arg(i));
-                }
-                if spec.name == "move" {
-                    // MOVE also creates the key in its target database.
-                    let n = keyspace::numeric::parse_i64(call.arg(2)).unwrap_or(-1);
-                    if let Ok(n) = usize::try_from(n) {
-                        self.touch(n, call.arg(1));
-                    }
-                }
             }
         }
     }
@@ -541,7 +499,7 @@ impl Server {
         let db = if self.repl.is_replica {
             self.repl.master_db()
         } else {
-            self.repl.stream_db().unwrap_or(0)
+            self.prop.selected_db().unwrap_or(0)
         };
         Some(rdb::ReplAux {
             stream_db: db as i64,

@@ -281,14 +281,11 @@ async fn cron(server: Rc<RefCell<Server>>) {
         let now = unix_ms();
         if s.active_expire {
             // A bounded amount of work per tick keeps latency flat.
-            s.ks.active_expire(now, 400);
-            for (db, key) in s.ks.take_expired() {
-                // An expired watched key counts as modified (EXEC aborts).
-                if !s.watchers.is_empty() {
-                    s.touch(db, &key);
-                }
-                let del = [bytes::Bytes::from_static(b"DEL"), key];
-                s.emit(db, &del);
+            // Keys the cycle deletes go through the same path as a
+            // command's: watchers and blocked clients hear of them, and
+            // each reaches the stream as its own DEL, as in Redis.
+            if s.ks.active_expire(now, 400) > 0 {
+                s.process_expired_alone();
             }
         }
         if s.config.bool("activerehashing") {
@@ -402,6 +399,7 @@ fn load_aof(
     );
     let fsync = crate::aof::Fsync::parse(&s.config.str("appendfsync"));
     s.aof = Some(crate::aof::Aof::open(dir, name, manifest, fsync)?);
+    s.prop.force_select();
     Ok(())
 }
 
@@ -535,9 +533,16 @@ fn start_replication(server: &Rc<RefCell<Server>>) {
             // the replicas too: the DELs follow the restored history in the
             // backlog, as Redis feeds them while loading. Replicas then
             // continue with them, or full-sync if they overflowed it.
+            let to_replicas = crate::propagate::Targets {
+                repl: s.repl.active(),
+                aof: false,
+            };
             for (db, key) in std::mem::take(&mut s.loaded_expired_keys) {
-                let del = [bytes::Bytes::from_static(b"DEL"), key];
-                s.repl.feed(db, [&del[..]]);
+                s.prop
+                    .push(db, vec![bytes::Bytes::from_static(b"DEL"), key]);
+                if let Some((earlier, to)) = s.prop.end_request(to_replicas) {
+                    s.deliver(earlier, to);
+                }
             }
             crate::repl::flush_stream(s);
         }
@@ -565,6 +570,7 @@ fn final_save(server: &Rc<RefCell<Server>>) -> bool {
         return true;
     };
     // Whatever the save flag, what the AOF was given reaches the disk.
+    crate::repl::flush_stream(&mut s);
     if let Some(aof) = s.aof.as_mut() {
         tracing::info!("Calling fsync() on the AOF file.");
         if let Err(e) = aof.flush_and_sync() {
@@ -611,7 +617,7 @@ async fn wait_for_lagging_replicas(server: &Rc<RefCell<Server>>) {
         }
         crate::repl::flush_stream(&mut s);
         let now = unix_ms();
-        let offset = s.repl.offset();
+        let offset = s.repl_offset();
         let lagging = s
             .repl
             .master
@@ -635,7 +641,7 @@ async fn wait_for_lagging_replicas(server: &Rc<RefCell<Server>>) {
     loop {
         let done = {
             let s = server.borrow();
-            let offset = s.repl.offset();
+            let offset = s.repl_offset();
             !s.repl
                 .master
                 .replicas(unix_ms() as u64)

@@ -97,8 +97,15 @@ pub fn as_zset(v: Option<&mut Value>) -> Result<Option<&mut ZSetValue>, Frame> {
     }
 }
 
+/// Records that the key in argument `i` (in the call's database) changed.
+pub fn modified(ks: &mut Keyspace, c: &Call<'_>, i: usize) {
+    ks.signal_modified(c.db, c.arg_bytes(i));
+}
+
 /// Stores a new value under `key` (replacing anything and its expiry, as
-/// Redis's `setKey` does for computed results).
+/// Redis's `setKey` does for computed results). Like every helper here it
+/// leaves recording the change to the handler, which records each key it
+/// changed where it decides what to propagate.
 pub fn store(ks: &mut Keyspace, c: &Call<'_>, key: &[u8], value: Value) {
     if let Some(db) = ks.db_mut(c.db) {
         db.set(key, value, NO_EXPIRE, c.now_ms);

@@ -78,6 +78,7 @@ fn expire_generic(ks: &mut Keyspace, c: &mut Call<'_>, relative: bool, seconds: 
     }
     let key = c.arg_bytes(1);
     ks.add_dirty(1);
+    ks.signal_modified(c.db, key.clone());
     if abs <= c.now_ms && ks.reclaims_expired() {
         if let Some(db) = ks.db_mut(c.db) {
             db.remove(&key);
@@ -161,5 +162,6 @@ pub fn persist(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     }
     ks.add_dirty(1);
     c.verbatim();
+    ks.signal_modified(c.db, c.arg_bytes(1));
     reply::int(1)
 }

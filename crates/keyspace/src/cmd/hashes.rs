@@ -6,8 +6,8 @@ use resp_codec::Frame;
 
 use crate::call::{reply, Call, Propagate};
 use crate::cmd::common::{
-    as_hash, bulk, delete, done, empty_scan, get_long, get_range_long, pairs_reply, parse_cursor,
-    parse_scan_opts, peek, read, scan_reply, store, to_usize, word, write, Res,
+    self, as_hash, bulk, delete, done, empty_scan, get_long, get_range_long, pairs_reply,
+    parse_cursor, parse_scan_opts, peek, read, scan_reply, store, to_usize, word, write, Res,
 };
 use crate::hash::HashValue;
 use crate::keyspace::Keyspace;
@@ -46,6 +46,7 @@ fn hset_generic(ks: &mut Keyspace, c: &mut Call<'_>, hmset: bool) -> Res {
     }
     ks.add_dirty((args.len() / 2) as u64);
     c.verbatim();
+    common::modified(ks, c, 1);
     Ok(if hmset {
         reply::ok()
     } else {
@@ -75,6 +76,7 @@ pub fn hsetnx(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         h.set(c.arg_bytes(2), c.arg_bytes(3), &lim);
         ks.add_dirty(1);
         c.verbatim();
+        common::modified(ks, c, 1);
         Ok(reply::int(1))
     })())
 }
@@ -126,6 +128,7 @@ pub fn hdel(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         if deleted > 0 {
             ks.add_dirty(deleted);
             c.verbatim();
+            common::modified(ks, c, 1);
         }
         Ok(reply::int(deleted as i64))
     })())
@@ -199,6 +202,7 @@ pub fn hincrby(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         h.set(c.arg_bytes(2), Bytes::from(new.to_string()), &lim);
         ks.add_dirty(1);
         c.verbatim();
+        common::modified(ks, c, 1);
         Ok(reply::int(new))
     })())
 }
@@ -229,6 +233,7 @@ pub fn hincrbyfloat(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         };
         h.set(c.arg_bytes(2), text.clone(), &lim);
         ks.add_dirty(1);
+        common::modified(ks, c, 1);
         c.propagate = Propagate::Rewritten(vec![vec![
             word("HSET"),
             c.arg_bytes(1),

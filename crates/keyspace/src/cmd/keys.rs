@@ -29,6 +29,7 @@ fn del_generic(ks: &mut Keyspace, c: &mut Call<'_>, lazy: bool) -> Frame {
             if let Some(rec) = ks.db_mut(c.db).and_then(|db| db.remove(c.arg(i))) {
                 ks.dispose(rec.value, lazy);
             }
+            ks.signal_modified(c.db, c.arg_bytes(i));
             n += 1;
         }
     }
@@ -160,6 +161,8 @@ fn rename_generic(ks: &mut Keyspace, c: &mut Call<'_>, nx: bool) -> Frame {
     }
     ks.add_dirty(1);
     c.verbatim();
+    ks.signal_modified(c.db, c.arg_bytes(1));
+    ks.signal_modified(c.db, c.arg_bytes(2));
     if nx {
         reply::int(1)
     } else {
@@ -193,7 +196,7 @@ fn flush_mode(ks: &Keyspace, c: &Call<'_>) -> Option<bool> {
     }
 }
 
-/// FLUSHDB [ASYNC|SYNC]
+/// FLUSHDB [ASYNC|SYNC] (the keyspace reports the watched keys it empties)
 pub fn flushdb(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     let Some(lazy) = flush_mode(ks, c) else {
         return reply::syntax();
@@ -282,6 +285,8 @@ pub fn move_(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     }
     ks.add_dirty(1);
     c.verbatim();
+    ks.signal_modified(c.db, c.arg_bytes(1));
+    ks.signal_modified(dst, c.arg_bytes(1));
     reply::int(1)
 }
 
@@ -333,6 +338,7 @@ pub fn copy(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     }
     ks.add_dirty(1);
     c.verbatim();
+    ks.signal_modified(dst_db, c.arg_bytes(2));
     reply::int(1)
 }
 

@@ -11,8 +11,8 @@ use resp_codec::Frame;
 
 use crate::call::{reply, Call, Propagate};
 use crate::cmd::common::{
-    as_list, bulk, delete, done, get_long, get_positive_long, read, store, to_usize, word, write,
-    Res,
+    self, as_list, bulk, delete, done, get_long, get_positive_long, read, store, to_usize, word,
+    write, Res,
 };
 use crate::keyspace::Keyspace;
 pub use crate::list::End;
@@ -65,6 +65,7 @@ fn push_generic(ks: &mut Keyspace, c: &mut Call<'_>, end: End, only_existing: bo
     };
     ks.add_dirty(values.len() as u64);
     c.verbatim();
+    common::modified(ks, c, 1);
     Ok(reply::count(len))
 }
 
@@ -91,7 +92,7 @@ pub fn rpushx(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
 /// Pops up to `count` elements from `end` of the list at `key` (which must
 /// exist), deleting the key when it empties. Returns the elements in pop
 /// order.
-fn pop_range(ks: &mut Keyspace, c: &Call<'_>, key: &[u8], end: End, count: usize) -> Vec<Bytes> {
+fn pop_range(ks: &mut Keyspace, c: &Call<'_>, key: &Bytes, end: End, count: usize) -> Vec<Bytes> {
     let mut out = Vec::new();
     let mut empty = false;
     if let Ok(Some(l)) = as_list(write(ks, c, key)) {
@@ -100,6 +101,9 @@ fn pop_range(ks: &mut Keyspace, c: &Call<'_>, key: &[u8], end: End, count: usize
     }
     if empty {
         delete(ks, c, key);
+    }
+    if !out.is_empty() {
+        ks.signal_modified(c.db, key.clone());
     }
     ks.add_dirty(out.len() as u64);
     out
@@ -114,7 +118,7 @@ fn pop_generic(ks: &mut Keyspace, c: &mut Call<'_>, end: End) -> Res {
     } else {
         None
     };
-    let key = c.arg(1);
+    let key = &c.args[1];
     if as_list(write(ks, c, key))?.is_none() {
         return Ok(if count.is_some() {
             Frame::NullArray
@@ -219,6 +223,7 @@ pub fn lset(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         }
         ks.add_dirty(1);
         c.verbatim();
+        common::modified(ks, c, 1);
         Ok(reply::ok())
     })())
 }
@@ -244,6 +249,7 @@ pub fn linsert(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         let len = l.len();
         ks.add_dirty(1);
         c.verbatim();
+        common::modified(ks, c, 1);
         Ok(reply::count(len))
     })())
 }
@@ -270,6 +276,7 @@ pub fn lrem(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         if removed > 0 {
             ks.add_dirty(removed as u64);
             c.verbatim();
+            common::modified(ks, c, 1);
         }
         Ok(reply::count(removed))
     })())
@@ -295,6 +302,9 @@ pub fn ltrim(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
             delete(ks, c, key);
         }
         let removed = (ltrim + rtrim) as u64;
+        // Redis counts LTRIM as a change to the key even when it removes
+        // nothing (only the propagation depends on the count).
+        common::modified(ks, c, 1);
         if removed > 0 {
             ks.add_dirty(removed);
             c.verbatim();
@@ -384,8 +394,8 @@ pub fn lpos(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
 fn move_one(
     ks: &mut Keyspace,
     c: &Call<'_>,
-    src: &[u8],
-    dst: &[u8],
+    src: &Bytes,
+    dst: &Bytes,
     from: End,
     to: End,
 ) -> Result<Option<Bytes>, Frame> {
@@ -413,6 +423,10 @@ fn move_one(
         ),
     }
     ks.add_dirty(1);
+    ks.signal_modified(c.db, src.clone());
+    if src != dst {
+        ks.signal_modified(c.db, dst.clone());
+    }
     Ok(Some(value))
 }
 
@@ -421,7 +435,7 @@ pub fn lmove(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     done((|| -> Res {
         let from = End::parse(c.arg(3))?;
         let to = End::parse(c.arg(4))?;
-        let v = move_one(ks, c, c.arg(1), c.arg(2), from, to)?;
+        let v = move_one(ks, c, &c.args[1], &c.args[2], from, to)?;
         Ok(match v {
             Some(v) => {
                 c.verbatim();
@@ -435,7 +449,7 @@ pub fn lmove(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
 /// RPOPLPUSH source destination
 pub fn rpoplpush(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     done((|| -> Res {
-        let v = move_one(ks, c, c.arg(1), c.arg(2), End::Right, End::Left)?;
+        let v = move_one(ks, c, &c.args[1], &c.args[2], End::Right, End::Left)?;
         Ok(match v {
             Some(v) => {
                 c.verbatim();

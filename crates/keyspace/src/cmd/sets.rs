@@ -7,7 +7,7 @@ use resp_codec::Frame;
 
 use crate::call::{reply, Call, Propagate};
 use crate::cmd::common::{
-    as_set, delete, done, empty_scan, get_positive_long, get_range_long, parse_cursor,
+    self, as_set, delete, done, empty_scan, get_positive_long, get_range_long, parse_cursor,
     parse_scan_opts, peek, read, scan_reply, store, to_usize, word, write, Res,
 };
 use crate::keyspace::Keyspace;
@@ -32,6 +32,7 @@ pub fn sadd(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         if added > 0 {
             ks.add_dirty(added as u64);
             c.verbatim();
+            common::modified(ks, c, 1);
         }
         Ok(reply::count(added))
     })())
@@ -59,6 +60,7 @@ pub fn srem(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         if deleted > 0 {
             ks.add_dirty(deleted);
             c.verbatim();
+            common::modified(ks, c, 1);
         }
         Ok(reply::int(deleted as i64))
     })())
@@ -127,6 +129,8 @@ pub fn smove(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         };
         ks.add_dirty(1 + u64::from(added));
         c.verbatim();
+        common::modified(ks, c, 1);
+        common::modified(ks, c, 2);
         Ok(reply::int(1))
     })())
 }
@@ -210,6 +214,7 @@ fn store_result(ks: &mut Keyspace, c: &mut Call<'_>, dst: &[u8], set: SetValue) 
         if delete(ks, c, dst) {
             ks.add_dirty(1);
             c.verbatim();
+            common::modified(ks, c, 1);
         }
         return Ok(reply::int(0));
     }
@@ -217,6 +222,7 @@ fn store_result(ks: &mut Keyspace, c: &mut Call<'_>, dst: &[u8], set: SetValue) 
     store(ks, c, dst, Value::Set(set));
     ks.add_dirty(1);
     c.verbatim();
+    common::modified(ks, c, 1);
     Ok(reply::count(n))
 }
 
@@ -402,6 +408,7 @@ pub fn spop(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
             delete(ks, c, key);
         }
         ks.add_dirty(1);
+        common::modified(ks, c, 1);
         c.propagate = Propagate::Rewritten(vec![vec![word("SREM"), c.arg_bytes(1), m.clone()]]);
         Ok(Frame::Bulk(m))
     })())
@@ -431,6 +438,7 @@ fn spop_count(ks: &mut Keyspace, c: &mut Call<'_>) -> Res {
         let all = SetValue::from_members(s.iter(), &lim);
         let reply = Frame::Set(all.iter().map(Frame::Bulk).collect());
         delete(ks, c, key);
+        common::modified(ks, c, 1);
         c.propagate = Propagate::Rewritten(vec![vec![word("DEL"), c.arg_bytes(1)]]);
         return Ok(reply);
     }
@@ -468,6 +476,7 @@ fn spop_count(ks: &mut Keyspace, c: &mut Call<'_>) -> Res {
             store_keep_ttl(ks, c, key, fresh);
         }
     }
+    common::modified(ks, c, 1);
     c.propagate = Propagate::Rewritten(popped.iter().map(srem).collect());
     Ok(Frame::Set(popped.into_iter().map(Frame::Bulk).collect()))
 }

@@ -47,11 +47,13 @@ fn with_expiry(ks: &Keyspace, c: &Call<'_>, key: &[u8], found: Option<Option<Str
     }
 }
 
-fn store(ks: &mut Keyspace, c: &Call<'_>, key: &[u8], v: StrValue, expire_at: i64) {
+/// Stores argument `i`'s key and records it as modified.
+fn store(ks: &mut Keyspace, c: &Call<'_>, i: usize, v: StrValue, expire_at: i64) {
     if let Some(db) = ks.db_mut(c.db) {
-        db.set(key, Value::Str(v), expire_at, c.now_ms);
+        db.set(c.arg(i), Value::Str(v), expire_at, c.now_ms);
     }
     ks.add_dirty(1);
+    ks.signal_modified(c.db, c.arg_bytes(i));
 }
 
 /// GET key
@@ -70,7 +72,7 @@ pub fn set(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     if c.argc() == 3 {
         // Plain SET: no option can make the old value matter, so skip the
         // lookup and overwrite in one hash probe.
-        store(ks, c, c.arg(1), StrValue::from_client(c.arg(2)), NO_EXPIRE);
+        store(ks, c, 1, StrValue::from_client(c.arg(2)), NO_EXPIRE);
         c.verbatim();
         return reply::ok();
     }
@@ -118,7 +120,7 @@ fn set_generic(
         None if keepttl => old_ttl,
         None => NO_EXPIRE,
     };
-    store(ks, c, key, StrValue::from_client(value), ttl);
+    store(ks, c, 1, StrValue::from_client(value), ttl);
     match expire_at {
         Some(ms) => {
             c.propagate = Propagate::Rewritten(vec![vec![
@@ -154,7 +156,7 @@ pub fn setnx(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     if ks.exists(c.db, c.arg(1), c.now_ms) {
         return reply::int(0);
     }
-    store(ks, c, c.arg(1), StrValue::from_client(c.arg(2)), NO_EXPIRE);
+    store(ks, c, 1, StrValue::from_client(c.arg(2)), NO_EXPIRE);
     c.verbatim();
     reply::int(1)
 }
@@ -194,13 +196,7 @@ pub fn mset(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         return reply::wrong_args(&c.name_lower());
     }
     for i in (1..c.argc()).step_by(2) {
-        store(
-            ks,
-            c,
-            c.arg(i),
-            StrValue::from_client(c.arg(i + 1)),
-            NO_EXPIRE,
-        );
+        store(ks, c, i, StrValue::from_client(c.arg(i + 1)), NO_EXPIRE);
     }
     c.verbatim();
     reply::ok()
@@ -217,13 +213,7 @@ pub fn msetnx(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         }
     }
     for i in (1..c.argc()).step_by(2) {
-        store(
-            ks,
-            c,
-            c.arg(i),
-            StrValue::from_client(c.arg(i + 1)),
-            NO_EXPIRE,
-        );
+        store(ks, c, i, StrValue::from_client(c.arg(i + 1)), NO_EXPIRE);
     }
     c.verbatim();
     reply::int(1)
@@ -236,7 +226,7 @@ pub fn getset(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         Found::Missing => reply::nil(),
         Found::Str(s, _) => Frame::Bulk(s.to_bytes()),
     };
-    store(ks, c, c.arg(1), StrValue::from_client(c.arg(2)), NO_EXPIRE);
+    store(ks, c, 1, StrValue::from_client(c.arg(2)), NO_EXPIRE);
     c.propagate = Propagate::Rewritten(vec![vec![
         Bytes::from_static(b"SET"),
         c.arg_bytes(1),
@@ -255,6 +245,7 @@ pub fn getdel(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
                 db.remove(c.arg(1));
             }
             ks.add_dirty(1);
+            ks.signal_modified(c.db, c.arg_bytes(1));
             c.propagate =
                 Propagate::Rewritten(vec![vec![Bytes::from_static(b"DEL"), c.arg_bytes(1)]]);
             Frame::Bulk(s.to_bytes())
@@ -281,6 +272,9 @@ pub fn getex(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         },
     };
     let key = c.arg_bytes(1);
+    if expire_at.is_some() || (o.persist && ttl != NO_EXPIRE) {
+        ks.signal_modified(c.db, key.clone());
+    }
     if let Some((unit, ms)) = expire_at {
         let absolute = matches!(unit, ExpireUnit::ExAt | ExpireUnit::PxAt);
         if absolute && ms <= c.now_ms && ks.reclaims_expired() {
@@ -334,7 +328,7 @@ pub fn append(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         }
     };
     let len = new.len();
-    store(ks, c, c.arg(1), new, ttl);
+    store(ks, c, 1, new, ttl);
     c.verbatim();
     reply::count(len)
 }
@@ -412,7 +406,7 @@ pub fn setrange(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     let mut buf = vec![0u8; new_len];
     buf[..cur.len()].copy_from_slice(&cur);
     buf[offset..offset + value.len()].copy_from_slice(value);
-    store(ks, c, c.arg(1), StrValue::modified(buf), ttl);
+    store(ks, c, 1, StrValue::modified(buf), ttl);
     c.verbatim();
     reply::count(new_len)
 }
@@ -430,7 +424,7 @@ fn incr_generic(ks: &mut Keyspace, c: &mut Call<'_>, by: i64) -> Frame {
     let Some(new) = cur.checked_add(by) else {
         return reply::err_static("ERR increment or decrement would overflow");
     };
-    store(ks, c, c.arg(1), StrValue::Int(new), ttl);
+    store(ks, c, 1, StrValue::Int(new), ttl);
     c.verbatim();
     reply::int(new)
 }
@@ -476,7 +470,7 @@ pub fn incrbyfloat(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         }
         Err(_) => return reply::not_float(),
     };
-    store(ks, c, c.arg(1), StrValue::plain(&text), ttl);
+    store(ks, c, 1, StrValue::plain(&text), ttl);
     c.propagate = Propagate::Rewritten(vec![vec![
         Bytes::from_static(b"SET"),
         c.arg_bytes(1),

@@ -13,7 +13,7 @@ use resp_codec::Frame;
 
 use crate::call::{reply, Call, Propagate};
 use crate::cmd::common::{
-    as_zset, bulk, delete, distinct_indexes, done, empty_scan, get_long, get_positive_long,
+    self, as_zset, bulk, delete, distinct_indexes, done, empty_scan, get_long, get_positive_long,
     get_range_long, pairs_reply, parse_cursor, parse_scan_opts, peek, random_indexes, read,
     scan_reply, store, to_usize, word, write, Res,
 };
@@ -202,6 +202,7 @@ fn zadd_generic(ks: &mut Keyspace, c: &mut Call<'_>, mut f: AddFlags) -> Res {
     if added + updated > 0 {
         ks.add_dirty(added + updated);
         c.verbatim();
+        common::modified(ks, c, 1);
     }
     outcome?;
     Ok(if f.incr {
@@ -258,6 +259,7 @@ pub fn zrem(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         if deleted > 0 {
             ks.add_dirty(deleted);
             c.verbatim();
+            common::modified(ks, c, 1);
         }
         Ok(reply::int(deleted as i64))
     })())
@@ -554,6 +556,7 @@ fn store_zset_result(ks: &mut Keyspace, c: &mut Call<'_>, dst: &[u8], z: ZSetVal
         if delete(ks, c, dst) {
             ks.add_dirty(1);
             c.verbatim();
+            common::modified(ks, c, 1);
         }
         return Ok(reply::int(0));
     }
@@ -561,6 +564,7 @@ fn store_zset_result(ks: &mut Keyspace, c: &mut Call<'_>, dst: &[u8], z: ZSetVal
     store(ks, c, dst, Value::ZSet(z));
     ks.add_dirty(1);
     c.verbatim();
+    common::modified(ks, c, 1);
     Ok(reply::count(n))
 }
 
@@ -700,6 +704,7 @@ fn zremrange_generic(ks: &mut Keyspace, c: &mut Call<'_>, rtype: RangeType) -> R
     if deleted > 0 {
         ks.add_dirty(deleted as u64);
         c.verbatim();
+        common::modified(ks, c, 1);
     }
     Ok(reply::count(deleted))
 }
@@ -746,7 +751,7 @@ impl ZEnd {
 fn pop_entries(
     ks: &mut Keyspace,
     c: &Call<'_>,
-    key: &[u8],
+    key: &Bytes,
     end: ZEnd,
     count: usize,
 ) -> Vec<(Bytes, f64)> {
@@ -776,6 +781,9 @@ fn pop_entries(
     if empty {
         delete(ks, c, key);
     }
+    if !out.is_empty() {
+        ks.signal_modified(c.db, key.clone());
+    }
     ks.add_dirty(out.len() as u64);
     out
 }
@@ -789,7 +797,7 @@ fn zpop_generic(ks: &mut Keyspace, c: &mut Call<'_>, end: ZEnd) -> Res {
     } else {
         None
     };
-    let key = c.arg(1);
+    let key = &c.args[1];
     if as_zset(write(ks, c, key))?.is_none() {
         return Ok(Frame::Array(Vec::new()));
     }

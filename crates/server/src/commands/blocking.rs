@@ -78,8 +78,8 @@ impl Blocking {
     }
 
     /// Notes that a key was written, if anyone waits on it.
-    pub fn signal(&mut self, db: usize, key: &[u8]) {
-        let k = (db, Bytes::copy_from_slice(key));
+    pub fn signal(&mut self, db: usize, key: &Bytes) {
+        let k = (db, key.clone());
         if self.by_key.contains_key(&k) && !self.ready.contains(&k) {
             self.ready.push(k);
         }

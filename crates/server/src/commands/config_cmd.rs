@@ -101,6 +101,7 @@ pub fn set(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
             }
         }
         (true, false) => {
+            crate::repl::flush_stream(s);
             if let Some(mut aof) = s.aof.take() {
                 if let Err(e) = aof.flush_and_sync() {
                     tracing::warn!("Error writing to the AOF file: {e}");

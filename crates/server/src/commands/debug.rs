@@ -97,7 +97,7 @@ pub fn debug(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
         }
         (b"replicate", n) if n >= 3 => {
             let cmd: Vec<Bytes> = (2..n).map(|i| Bytes::copy_from_slice(c.arg(i))).collect();
-            s.emit(c.db, &cmd);
+            s.propagate(c.db, cmd);
             reply::ok()
         }
         (b"set-active-expire", 3) => {

@@ -229,15 +229,8 @@ pub fn getkeys(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
     if spec.first_key == 0 {
         return reply::err_static("ERR The command has no key arguments");
     }
-    let first = spec.first_key as usize;
-    let last = if spec.last_key < 0 {
-        (argc as i64 + i64::from(spec.last_key)) as usize
-    } else {
-        spec.last_key as usize
-    };
-    let step = spec.step.max(1) as usize;
-    let keys = (first..=last.min(argc - 1))
-        .step_by(step)
+    let keys = spec
+        .key_positions(argc)
         .map(|i| Frame::Bulk(c.arg_bytes(i + 2)))
         .collect();
     Frame::Array(keys)

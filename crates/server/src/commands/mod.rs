@@ -183,7 +183,7 @@ pub fn resolve_sub(
 /// Runs one client request: checks, then the command (or queues it inside
 /// MULTI), then sends what it changed down the replication stream.
 pub fn dispatch(server: &mut Server, sess: &mut Session, args: &[Bytes], now_ms: i64) -> Frame {
-    let before = server.repl.offset();
+    let before = server.repl_offset();
     let reply = check_and_run(server, sess, args, now_ms);
     server.collect_garbage();
     server.flush_propagation();
@@ -192,7 +192,7 @@ pub fn dispatch(server: &mut Server, sess: &mut Session, args: &[Bytes], now_ms:
     }
     // WAIT waits for this client's own last write, so only a request that
     // propagated something moves its target (WAIT's GETACK does not).
-    let after = server.repl.offset();
+    let after = server.repl_offset();
     if after != before
         && !args
             .first()
@@ -360,9 +360,6 @@ pub fn run(
     let full = server.commands.full_name(spec);
     sess.handle.last_cmd.set(full);
     server.stats.count_command(full);
-    if !server.watchers.is_empty() {
-        server.touch_before(sess.db, spec, args);
-    }
     let start_db = sess.db;
     let mut call = Call::new(args, start_db, now_ms);
     call.resp3 = sess.proto == resp_codec::Protocol::Resp3;
@@ -377,7 +374,7 @@ pub fn run(
         sess.db = call.db;
         sess.handle.db.set(call.db);
     }
-    server.record(start_db, spec, &call);
+    server.record(start_db, &call);
     reply
 }
 

@@ -391,6 +391,7 @@ pub fn restore(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
     };
     let key = c.arg(1);
     let limits = *s.ks.limits();
+    s.ks.signal_modified(c.db, c.arg_bytes(1));
     if let Some(db) = s.ks.db_mut(c.db) {
         db.remove(key);
         if expire_at != NO_EXPIRE && expire_at <= c.now_ms && ttl != 0 {
@@ -491,6 +492,8 @@ pub fn aof_enable(s: &mut Server) -> Result<(), String> {
     .map_err(|e| format!("Can't open the append-only file: {e}"))?;
     tracing::info!("Creating AOF base file {name}.1.base.rdb on server start");
     s.aof = Some(aof);
+    // The new incremental file starts with no database selected.
+    s.prop.force_select();
     Ok(())
 }
 
@@ -555,6 +558,9 @@ pub fn start_aof_rewrite(s: &mut Server) -> Result<(), String> {
     if s.aof.is_none() {
         return aof_enable(s);
     }
+    // Writes already applied are in the child's snapshot: they must reach
+    // the old incremental file, not the one opened at the fork.
+    crate::repl::flush_stream(s);
     let info = snapshot_info(s);
     let dir = s
         .aof
@@ -577,6 +583,7 @@ pub fn start_aof_rewrite(s: &mut Server) -> Result<(), String> {
             fork::kill_child(pid);
             return Err(format!("Can't rewrite append only file: {e}"));
         }
+        s.prop.force_select();
     }
     tracing::info!("Background append only file rewriting started by pid {pid}");
     Ok(())

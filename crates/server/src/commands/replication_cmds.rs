@@ -131,7 +131,7 @@ pub fn role(s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
         .collect();
     Frame::Array(vec![
         bulk("master".to_string()),
-        Frame::Integer(s.repl.offset() as i64),
+        Frame::Integer(s.repl_offset() as i64),
         Frame::Array(replicas),
     ])
 }

@@ -28,6 +28,7 @@ pub fn multi(_s: &mut Server, sess: &mut Session, _c: &mut Call<'_>) -> Frame {
 pub fn unwatch_all(s: &mut Server, sess: &mut Session) {
     let id = sess.handle.id;
     for (db, key, _) in sess.watched.drain(..) {
+        s.ks.unwatch_key(db, &key);
         let k = (db, key);
         if let Some(list) = s.watchers.get_mut(&k) {
             list.retain(|(cid, _)| *cid != id);
@@ -100,6 +101,7 @@ pub fn watch(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
             s.ks.db(sess.db)
                 .and_then(|d| d.peek(&key, c.now_ms))
                 .is_some();
+        s.ks.watch_key(sess.db, key.clone());
         s.watchers
             .entry((sess.db, key.clone()))
             .or_default()
