@@ -1,34 +1,8 @@
 //! Number parsing and formatting with Redis's exact rules.
 
-/// Parses a signed 64-bit integer the way Redis's `string2ll` does: an
-/// optional `-`, digits, no `+`, no leading zeros, no spaces.
-pub fn parse_i64(s: &[u8]) -> Option<i64> {
-    let (neg, digits) = match s {
-        [] => return None,
-        [b'0'] => return Some(0),
-        [b'-', rest @ ..] => (true, rest),
-        _ => (false, s),
-    };
-    match digits {
-        [b'1'..=b'9', ..] => {}
-        _ => return None,
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    if neg {
-        if v > (i64::MAX as u64) + 1 {
-            return None;
-        }
-        Some((v as i128).wrapping_neg() as i64)
-    } else {
-        i64::try_from(v).ok()
-    }
-}
+/// Parses a signed 64-bit integer the way Redis's `string2ll` does (the
+/// workspace's one parser, from `resp-codec`).
+pub use resp_codec::parse_i64;
 
 #[cfg(test)]
 mod tests {

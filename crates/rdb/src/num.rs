@@ -4,43 +4,10 @@
 use bytes::Bytes;
 
 /// Parses a canonical decimal `i64`: optional `-`, no leading zeros (except
-/// "0" itself), no `+`, no spaces, at most 20 bytes. These are the strings
-/// Redis stores as integers, and the only ones that format back to
-/// themselves.
-pub(crate) fn parse_canonical_i64(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (neg, digits) = match s.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, s),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    if neg {
-        if v <= i64::MAX as u64 {
-            Some(-(v as i64))
-        } else if v == i64::MAX as u64 + 1 {
-            Some(i64::MIN)
-        } else {
-            None
-        }
-    } else {
-        i64::try_from(v).ok()
-    }
-}
+/// "0" itself), no `+`, no spaces. These are the strings Redis stores as
+/// integers, and the only ones that format back to themselves (Redis's
+/// `string2ll`, shared with the wire codec).
+pub(crate) use resp_codec::parse_i64 as parse_canonical_i64;
 
 /// Decimal form of `v` as `Bytes`.
 pub(crate) fn i64_bytes(v: i64) -> Bytes {

@@ -58,7 +58,7 @@ use repl_backlog::{
 use thiserror::Error;
 
 use crate::replica;
-use crate::replies::{lossy, string2ll};
+use crate::replies::lossy;
 use crate::rng::Rng;
 use crate::{format_addr, secs_between, Level, NodeHistory};
 
@@ -1169,7 +1169,7 @@ impl Master {
                 return;
             };
             if eq_ic(opt, "listening-port") {
-                match string2ll(val) {
+                match resp_codec::parse_i64(val) {
                     Some(port) => c.listening_port = port,
                     None => {
                         self.reply(id, error_reply("value is not an integer or out of range"));
@@ -1197,7 +1197,7 @@ impl Master {
                 if c.state.is_none() {
                     return;
                 }
-                let Some(offset) = string2ll(val) else {
+                let Some(offset) = resp_codec::parse_i64(val) else {
                     return;
                 };
                 if offset > c.ack_off {
@@ -1212,7 +1212,7 @@ impl Master {
                 // Only meaningful on a replica, for its own master link.
                 return;
             } else if eq_ic(opt, "rdb-only") {
-                match string2ll(val) {
+                match resp_codec::parse_i64(val) {
                     Some(v @ (0 | 1)) => c.rdb_only = v == 1,
                     Some(_) => {
                         self.reply(
@@ -1280,7 +1280,7 @@ impl Master {
             let (Some(req_id), Some(off)) = (args.get(1), args.get(2)) else {
                 return;
             };
-            let Some(psync_offset) = string2ll(off) else {
+            let Some(psync_offset) = resp_codec::parse_i64(off) else {
                 self.reply(id, error_reply("value is not an integer or out of range"));
                 self.log(
                     Level::Warning,

@@ -259,38 +259,6 @@ pub fn strtoll(s: &[u8]) -> i64 {
     value
 }
 
-/// Redis's strict `string2ll`: optional `-`, digits without leading zeros
-/// (a lone `0` is fine, `-0` is not), no spaces or `+`, no overflow.
-pub fn string2ll(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (negative, digits) = match s.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, s),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    let mut value: i64 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        let digit = i64::from(b - b'0');
-        value = if negative {
-            value.checked_mul(10)?.checked_sub(digit)?
-        } else {
-            value.checked_mul(10)?.checked_add(digit)?
-        };
-    }
-    Some(value)
-}
-
 /// Bytes as text for log lines (invalid UTF-8 shown as U+FFFD).
 pub(crate) fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -512,23 +480,6 @@ mod tests {
         assert_eq!(strtoll(b""), 0);
         assert_eq!(strtoll(b"99999999999999999999999"), i64::MAX);
         assert_eq!(strtoll(b"-99999999999999999999999"), i64::MIN);
-        assert_eq!(string2ll(b"0"), Some(0));
-        assert_eq!(string2ll(b"-1"), Some(-1));
-        assert_eq!(string2ll(b"9223372036854775807"), Some(i64::MAX));
-        assert_eq!(string2ll(b"-9223372036854775808"), Some(i64::MIN));
-        for bad in [
-            &b""[..],
-            b"-0",
-            b"01",
-            b"+1",
-            b" 1",
-            b"1 ",
-            b"9223372036854775808",
-            b"-",
-            b"1a",
-        ] {
-            assert_eq!(string2ll(bad), None, "{bad:?}");
-        }
     }
 
     proptest! {
@@ -538,7 +489,6 @@ mod tests {
             let _ = parse_psync_reply(&data);
             let _ = parse_bulk_preamble(&data);
             let _ = strtoll(&data);
-            let _ = string2ll(&data);
             let _ = is_error_line(&data);
             let mut buf = BytesMut::from(&data[..]);
             let before = buf.len();

@@ -8,7 +8,10 @@ use bytes::BufMut;
 /// digits with no leading zero (except a lone `0`), no `+`, no spaces, and
 /// no `-0`. Anything else, including overflow, is `None`. Lengths on the wire
 /// must use this, not `str::parse`, or `*+1`/`*01` would be accepted.
-pub(crate) fn parse_i64(s: &[u8]) -> Option<i64> {
+///
+/// This is the workspace's one integer parser: the keyspace, the RDB
+/// codec and the replication handshake all use it.
+pub fn parse_i64(s: &[u8]) -> Option<i64> {
     // 20 chars already hold every i64 ("-9223372036854775808").
     if s.is_empty() || s.len() > 20 {
         return None;
