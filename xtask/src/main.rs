@@ -61,6 +61,15 @@ fn test(no_lint: bool, no_bench_check: bool) -> Result<()> {
     let bin = root.join("target/debug/replikv-server");
     std::env::set_var("REPLIKV_SERVER_BIN", &bin);
     tools::cargo(&["test", "--workspace", "--all-targets", "--no-fail-fast"])?;
+    // The optional `Framed` codecs, which the workspace build leaves out.
+    tools::cargo(&[
+        "test",
+        "-p",
+        "resp-codec",
+        "--features",
+        "tokio-codec",
+        "--lib",
+    ])?;
     // The replication scenarios, in their quick form (a few minutes).
     println!("\n$ cargo xtask cluster-test --quick");
     let status = std::process::Command::new(std::env::current_exe()?)
@@ -74,6 +83,17 @@ fn test(no_lint: bool, no_bench_check: bool) -> Result<()> {
         tools::cargo(&[
             "clippy",
             "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ])?;
+        tools::cargo(&[
+            "clippy",
+            "-p",
+            "resp-codec",
+            "--features",
+            "tokio-codec",
             "--all-targets",
             "--",
             "-D",

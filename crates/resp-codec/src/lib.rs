@@ -9,7 +9,11 @@
 //! - [`FrameDecoder`] parses any RESP2/RESP3 reply (replies from a master or peer).
 //! - [`Frame`] is an owned reply tree; [`encode`] writes replies straight into a
 //!   buffer for the hot path.
+//! - With the `tokio-codec` feature, [`codec`] wraps the decoders as
+//!   `tokio-util` codecs, for `Framed` sockets.
 
+#[cfg(feature = "tokio-codec")]
+pub mod codec;
 pub mod encode;
 mod error;
 mod frame;
@@ -25,6 +29,7 @@ pub use error::ProtocolError;
 pub use frame::Frame;
 pub use frame_decoder::{FrameDecoder, MAX_FRAME_DEPTH};
 pub use limits::DecoderLimits;
+pub use number::parse_i64;
 pub use protocol::Protocol;
 pub use request::RequestDecoder;
 pub use split::split_args;
