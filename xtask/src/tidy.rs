@@ -30,31 +30,112 @@ mod tests {
         }
     }
 
-    /// The source of a file with `#[cfg(test)]` modules cut off: tests may
-    /// use whatever they need.
-    fn non_test_source(path: &Path) -> String {
+    /// The source of a file without its test code (every item under
+    /// `#[cfg(test)]`, wherever it sits) and without items gated behind an
+    /// optional feature (which the default build leaves out); returns the
+    /// names of `mod x;` declarations that were cut, whose files are
+    /// skipped too.
+    fn default_build_source(path: &Path) -> (String, Vec<String>) {
         let text = std::fs::read_to_string(path).unwrap_or_default();
-        match text.find("#[cfg(test)]") {
-            Some(i) => text[..i].to_string(),
-            None => text,
+        strip_gated_items(&text)
+    }
+
+    fn strip_gated_items(text: &str) -> (String, Vec<String>) {
+        let mut out = String::with_capacity(text.len());
+        let mut cut_mods = Vec::new();
+        let mut rest = text;
+        loop {
+            let next = ["#[cfg(test)]", "#[cfg(feature"]
+                .iter()
+                .filter_map(|m| rest.find(m))
+                .min();
+            let Some(at) = next else {
+                out.push_str(rest);
+                return (out, cut_mods);
+            };
+            out.push_str(&rest[..at]);
+            let after_attr = match rest[at..].find(']') {
+                Some(i) => &rest[at + i + 1..],
+                None => "",
+            };
+            let (item, remainder) = split_item(after_attr);
+            let words: Vec<&str> = item.split_whitespace().collect();
+            if let Some(i) = words.iter().position(|w| *w == "mod") {
+                if let Some(name) = words.get(i + 1) {
+                    if name.ends_with(';') {
+                        cut_mods.push(name.trim_end_matches(';').to_string());
+                    }
+                }
+            }
+            rest = remainder;
         }
     }
 
-    fn dependencies(krate: &str) -> String {
-        let manifest = workspace_root()
-            .join("crates")
-            .join(krate)
-            .join("Cargo.toml");
-        let text = std::fs::read_to_string(&manifest).unwrap();
-        let start = text.find("[dependencies]").unwrap();
-        let rest = &text[start + "[dependencies]".len()..];
-        let end = rest.find("\n[").unwrap_or(rest.len());
-        rest[..end].to_string()
+    /// Splits off the first item of `src`: up to its matching closing brace,
+    /// or its `;` when that comes before any brace. String and character
+    /// literals are skipped so their braces do not count.
+    fn split_item(src: &str) -> (&str, &str) {
+        let bytes = src.as_bytes();
+        let mut depth = 0usize;
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'"' => {
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != b'"' {
+                        if bytes[i] == b'\\' {
+                            i += 1;
+                        }
+                        i += 1;
+                    }
+                }
+                b'\'' if bytes.get(i + 2) == Some(&b'\'') => i += 2,
+                b'{' => depth += 1,
+                b'}' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return (&src[..=i], &src[i + 1..]);
+                    }
+                }
+                b';' if depth == 0 => return (&src[..=i], &src[i + 1..]),
+                _ => {}
+            }
+            i += 1;
+        }
+        (src, "")
+    }
+
+    /// Every package the default build of `krate` links (normal
+    /// dependencies, transitively), from cargo's resolved graph.
+    fn resolved_dependencies(krate: &str) -> Vec<String> {
+        let out = std::process::Command::new(env!("CARGO"))
+            .args([
+                "tree", "-p", krate, "-e", "normal", "--prefix", "none", "--format", "{p}",
+            ])
+            .current_dir(workspace_root())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "cargo tree -p {krate} failed");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next())
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn test_code_is_cut_per_item() {
+        let src = "fn a() {}\n#[cfg(test)]\nmod tests { fn t() { let s = \"}\"; } }\nfn b() { std::fs::read(\"x\"); }\n#[cfg(feature = \"f\")]\npub mod codec;\nfn c() {}\n";
+        let (kept, cut) = strip_gated_items(src);
+        assert!(kept.contains("fn a()") && kept.contains("fn b()") && kept.contains("fn c()"));
+        assert!(kept.contains("std::fs") && !kept.contains("fn t()"));
+        assert_eq!(cut, vec!["codec".to_string()]);
     }
 
     #[test]
     fn protocol_crates_do_no_io() {
-        let forbidden_deps = ["tokio", "anyhow", "mio", "socket2"];
+        let forbidden_deps = ["tokio", "tokio-util", "anyhow", "mio", "socket2"];
         let forbidden_code = [
             "std::net",
             "std::fs",
@@ -68,20 +149,36 @@ mod tests {
         ];
         let mut problems = Vec::new();
         for krate in SANS_IO {
-            let deps = dependencies(krate);
-            for d in forbidden_deps {
-                if deps.lines().any(|l| l.trim_start().starts_with(d)) {
-                    problems.push(format!("{krate} depends on {d}"));
+            for d in resolved_dependencies(krate) {
+                if forbidden_deps.contains(&d.as_str()) {
+                    problems.push(format!("{krate} links {d}"));
                 }
             }
+            let src_dir = workspace_root().join("crates").join(krate).join("src");
             let mut files = Vec::new();
-            rust_files(
-                &workspace_root().join("crates").join(krate).join("src"),
-                &mut files,
-            );
+            rust_files(&src_dir, &mut files);
             assert!(!files.is_empty(), "{krate} has no sources");
-            for f in files {
-                let src = non_test_source(&f);
+            let mut optional: Vec<PathBuf> = Vec::new();
+            let mut kept = Vec::new();
+            for f in &files {
+                let (src, cut) = default_build_source(f);
+                let dir = f.parent().unwrap_or(&src_dir).to_path_buf();
+                for m in cut {
+                    optional.push(dir.join(format!("{m}.rs")));
+                    optional.push(dir.join(&m).join("mod.rs"));
+                }
+                // Comments may name what the code must not use.
+                let code: String = src
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("//"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                kept.push((f.clone(), code));
+            }
+            for (f, src) in kept {
+                if optional.contains(&f) {
+                    continue;
+                }
                 for pat in forbidden_code {
                     if src.contains(pat) {
                         problems.push(format!("{} uses {pat}", f.display()));
@@ -98,10 +195,10 @@ mod tests {
 
     #[test]
     fn replication_knows_neither_keyspace_nor_rdb() {
-        let deps = dependencies("replication");
+        let deps = resolved_dependencies("replication");
         for d in ["keyspace", "rdb"] {
             assert!(
-                !deps.lines().any(|l| l.trim_start().starts_with(d)),
+                !deps.iter().any(|x| x == d),
                 "replication must not depend on {d}: it emits actions instead"
             );
         }
@@ -111,7 +208,7 @@ mod tests {
     fn only_the_server_uses_anyhow() {
         for krate in SANS_IO {
             assert!(
-                !dependencies(krate).contains("anyhow"),
+                !resolved_dependencies(krate).iter().any(|d| d == "anyhow"),
                 "{krate} must use typed errors (thiserror), not anyhow"
             );
         }

@@ -499,6 +499,60 @@ fn read_with_includes(path: &Path, depth: usize) -> Result<String, String> {
 mod tests {
     use super::*;
 
+    /// Every name the server passes to `bool`/`int`/`str`/`get` is a
+    /// directive of the table, of a kind the accessor can read: a typo would
+    /// otherwise read as `false`, 0 or "" without a word.
+    #[test]
+    fn every_name_the_server_reads_is_a_directive() {
+        fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    files(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(p);
+                }
+            }
+        }
+        let mut paths = Vec::new();
+        files(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut paths,
+        );
+        let mut seen = 0;
+        let mut problems = Vec::new();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for accessor in ["bool", "int", "str", "get"] {
+                for receiver in ["config.", "cfg."] {
+                    let pat = format!("{receiver}{accessor}(\"");
+                    for (at, _) in text.match_indices(&pat) {
+                        let rest = &text[at + pat.len()..];
+                        let Some(end) = rest.find('"') else { continue };
+                        let name = &rest[..end];
+                        seen += 1;
+                        let ok = match (table::find(name).map(|d| d.kind), accessor) {
+                            (None, _) => false,
+                            (Some(Kind::Bool), "bool") => true,
+                            (Some(Kind::Int { .. } | Kind::Mem { .. }), "int") => true,
+                            (Some(_), "str" | "get") => true,
+                            _ => false,
+                        };
+                        if !ok {
+                            problems.push(format!("{}: {accessor}(\"{name}\")", path.display()));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(seen > 50, "the scan found only {seen} reads");
+        assert!(
+            problems.is_empty(),
+            "unknown or mistyped directives:\n{}",
+            problems.join("\n")
+        );
+    }
+
     #[test]
     fn defaults_parse() {
         let c = Config::default();
