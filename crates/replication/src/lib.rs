@@ -42,12 +42,14 @@
 //! by the caller, so a run is reproducible.
 
 pub mod master;
+pub mod node;
 pub mod replica;
 pub mod replies;
 mod rng;
 
 use repl_backlog::ReplicationIds;
 
+pub use node::{Event, Node};
 pub use repl_backlog;
 
 /// Severity of a log line, Redis's levels (`LL_DEBUG` .. `LL_WARNING`).

@@ -103,7 +103,7 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
                                 // loads a long snapshot: they keep it from
                                 // timing out.
                                 if handle.kind.get() == crate::session::ClientKind::Replica {
-                                    s.repl.master.handle_replica_newline(
+                                    s.repl.node.master.handle_replica_newline(
                                         replication::master::ReplicaId(handle.id),
                                         now as u64,
                                     );
@@ -201,6 +201,19 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
                 if stream.write_all(&wbuf).await.is_err() {
                     break 'conn;
                 }
+                if handle.kind.get() == crate::session::ClientKind::Replica {
+                    // The socket made progress: the master side learns what
+                    // is still queued (output-buffer limits, the diskless
+                    // transfer timeout).
+                    let mut s = server.borrow_mut();
+                    let pending = handle.pushes.borrow().len() as u64;
+                    s.repl.node.master.handle_replica_pending(
+                        replication::master::ReplicaId(handle.id),
+                        unix_ms() as u64,
+                        pending,
+                    );
+                    crate::repl::drive(&mut s);
+                }
                 if wbuf.capacity() > KEEP_OUTPUT {
                     wbuf = BytesMut::with_capacity(READ_CHUNK);
                 } else {
@@ -256,6 +269,7 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
     // that only sent REPLCONF, must be forgotten there too.
     if handle.kind.get() == crate::session::ClientKind::Replica
         || s.repl
+            .node
             .master
             .knows(replication::master::ReplicaId(handle.id))
     {
@@ -359,7 +373,7 @@ async fn wait_unblocked(
                 let (acked, acks) = {
                     let s = server.borrow();
                     (
-                        s.repl.master.wait_target(offset) as i64,
+                        s.repl.node.master.wait_target(offset) as i64,
                         s.repl.acks.clone(),
                     )
                 };

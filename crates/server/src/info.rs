@@ -143,7 +143,7 @@ fn section(s: &Server, name: &str, out: &mut String) {
             let rss = alloc::rss() as u64;
             let sysmem = total_system_memory();
             let maxmem = s.config.int("maxmemory").max(0) as u64;
-            let backlog = s.repl.master.backlog().map_or(0, |b| b.size()) as u64;
+            let backlog = s.repl.node.master.backlog().map_or(0, |b| b.size()) as u64;
             let frag = if used > 0 {
                 rss as f64 / used as f64
             } else {
@@ -224,7 +224,7 @@ fn section(s: &Server, name: &str, out: &mut String) {
             let st = &s.stats;
             let ks = &s.ks.stats;
             let (kin, kout) = st.instantaneous_kbps();
-            let sync = s.repl.master.stats();
+            let sync = s.repl.node.master.stats();
             let _ = write!(
                 w,
                 "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:{}\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{kin:.2}\r\ninstantaneous_output_kbps:{kout:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:0.00\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:0\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:0\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
@@ -251,7 +251,7 @@ fn section(s: &Server, name: &str, out: &mut String) {
             w.push_str("# Replication\r\n");
             if s.repl.is_replica {
                 w.push_str("role:slave\r\n");
-                if let Some(ri) = s.repl.replica.info(now) {
+                if let Some(ri) = s.repl.node.replica.info(now) {
                     w.push_str(&ri.to_info_string());
                 }
                 let _ = write!(
@@ -264,7 +264,7 @@ fn section(s: &Server, name: &str, out: &mut String) {
             } else {
                 w.push_str("role:master\r\n");
             }
-            let mut mi = s.repl.master.info(now);
+            let mut mi = s.repl.node.master.info(now);
             if !mi.backlog_active {
                 mi.backlog_size = usize::try_from(s.config.int("repl-backlog-size")).unwrap_or(0);
             }

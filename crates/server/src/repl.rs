@@ -18,7 +18,7 @@ use bytes::{Bytes, BytesMut};
 use replication::master::{self, Master, MasterConfig, OutputBufferLimit, ReplicaId, SnapshotId};
 use replication::repl_backlog::{ReplId, ReplicationIds};
 use replication::replica::{self, Replica, ReplicaConfig};
-use replication::{Level, NodeHistory};
+use replication::{Event, Level, Node, NodeHistory};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Notify;
@@ -29,10 +29,10 @@ use crate::session::{ClientHandle, ClientKind, Session};
 
 /// Replication state owned by the server.
 pub struct Repl {
-    /// The master side (IDs, offset, backlog, sub-replicas).
-    pub master: Master,
-    /// The link to this node's own master.
-    pub replica: Replica,
+    /// Both replication machines (the master side: IDs, offset, backlog,
+    /// sub-replicas; the replica side: the link to this node's master),
+    /// routed by [`Node::poll`] as in the simulator.
+    pub node: Node,
     /// Whether a master is configured (role `slave`).
     pub is_replica: bool,
     /// Whether the link to the master is up.
@@ -136,8 +136,10 @@ impl Repl {
     pub fn new(cfg: &Config, port: u16) -> Self {
         let now = unix_ms() as u64;
         Repl {
-            master: Master::new(master_config(cfg), seed(), now),
-            replica: Replica::new(replica_config(cfg, port), seed()),
+            node: Node::new(
+                Master::new(master_config(cfg), seed(), now),
+                Replica::new(replica_config(cfg, port), seed()),
+            ),
             is_replica: false,
             link_up: false,
             link_gen: 0,
@@ -196,10 +198,10 @@ impl Repl {
             replication::repl_backlog::Backlog::new(mcfg.backlog_size, offset).ok()
         };
         if let Ok(m) = Master::from_history(mcfg, seed(), unix_ms() as u64, history, backlog) {
-            self.master = m;
+            self.node.master = m;
         }
         if as_replica {
-            let _ = self.replica.set_cached_master(id, offset);
+            let _ = self.node.replica.set_cached_master(id, offset);
         }
     }
 
@@ -226,7 +228,7 @@ impl Repl {
     /// backlog (a replica forwards its master's bytes instead, and without
     /// a backlog nobody can read the stream).
     pub fn active(&self) -> bool {
-        !self.is_replica && self.master.backlog().is_some()
+        !self.is_replica && self.node.master.backlog().is_some()
     }
 }
 
@@ -260,46 +262,39 @@ pub fn drive(s: &mut Server) {
     let mut pending_report: Vec<ReplicaId> = Vec::new();
     loop {
         let mut progressed = false;
-        // Log lines first, so they read in the order things happened.
-        while let Some((level, msg)) = s.repl.replica.poll_log() {
-            log(level, msg);
+        let mut wrote = false;
+        while let Some(event) = s.repl.node.poll(now) {
+            match event {
+                Event::Log(level, msg) => log(level, msg),
+                Event::Replica(a) => {
+                    progressed = true;
+                    replica_action(s, a, now);
+                }
+                Event::Master(a) => {
+                    progressed = true;
+                    master_action(s, a, now, &mut pending_report);
+                }
+                Event::Transmit(b) => {
+                    s.repl.link_out.extend_from_slice(&b);
+                    wrote = true;
+                }
+            }
         }
-        while let Some((level, msg)) = s.repl.master.poll_log() {
-            log(level, msg);
+        if wrote {
+            s.repl.link_wake.notify_one();
         }
-        while let Some(a) = s.repl.replica.poll_action() {
-            progressed = true;
-            s.repl.master.handle_upstream(now, &a);
-            replica_action(s, a, now);
-        }
-        while let Some(a) = s.repl.master.poll_action() {
-            progressed = true;
-            master_action(s, a, now, &mut pending_report);
-        }
+        // Bytes queued for replicas' sockets: the master side learns how
+        // much each one has pending (output-buffer limits).
         for id in pending_report.drain(..) {
             if let Some(h) = client(s, id) {
                 let pending = h.pushes.borrow().len() as u64;
-                s.repl.master.handle_replica_pending(id, now, pending);
+                s.repl.node.master.handle_replica_pending(id, now, pending);
                 progressed = true;
             }
         }
         if !progressed {
             break;
         }
-    }
-    while let Some((level, msg)) = s.repl.replica.poll_log() {
-        log(level, msg);
-    }
-    while let Some((level, msg)) = s.repl.master.poll_log() {
-        log(level, msg);
-    }
-    let mut wrote = false;
-    while let Some(b) = s.repl.replica.poll_transmit() {
-        s.repl.link_out.extend_from_slice(&b);
-        wrote = true;
-    }
-    if wrote {
-        s.repl.link_wake.notify_one();
     }
 }
 
@@ -361,6 +356,7 @@ fn start_snapshot(s: &mut Server, id: SnapshotId, now: u64) {
         Err(e) => {
             tracing::warn!("Can't create the pipe for the replication snapshot: {e}");
             s.repl
+                .node
                 .master
                 .handle_snapshot_end(id, now, Err(e.to_string()));
             return;
@@ -387,6 +383,7 @@ fn start_snapshot(s: &mut Server, id: SnapshotId, now: u64) {
         Err(e) => {
             tracing::warn!("Can't fork for the replication snapshot: {e}");
             s.repl
+                .node
                 .master
                 .handle_snapshot_end(id, now, Err(e.to_string()));
         }
@@ -423,6 +420,7 @@ fn start_disk_snapshot(s: &mut Server, id: SnapshotId, now: u64) {
         Err(e) => {
             tracing::warn!("Can't save in background: fork: {e}");
             s.repl
+                .node
                 .master
                 .handle_snapshot_end(id, now, Err(e.to_string()));
         }
@@ -455,6 +453,7 @@ async fn watch_disk_snapshot(
         Err("child failed".to_string())
     };
     s.repl
+        .node
         .master
         .handle_snapshot_end(id, unix_ms() as u64, result);
     drive(&mut s);
@@ -523,7 +522,10 @@ async fn send_snapshot_file(server: Rc<RefCell<Server>>, id: ReplicaId, mut file
         }
     }
     let mut s = server.borrow_mut();
-    s.repl.master.handle_snapshot_sent(id, unix_ms() as u64);
+    s.repl
+        .node
+        .master
+        .handle_snapshot_sent(id, unix_ms() as u64);
     drive(&mut s);
 }
 
@@ -542,6 +544,7 @@ async fn relay_snapshot(
         Err(e) => {
             let mut s = server.borrow_mut();
             s.repl
+                .node
                 .master
                 .handle_snapshot_end(id, unix_ms() as u64, Err(e.to_string()));
             drive(&mut s);
@@ -574,6 +577,7 @@ async fn relay_snapshot(
                     return;
                 }
                 s.repl
+                    .node
                     .master
                     .handle_snapshot_chunk(id, unix_ms() as u64, chunk);
                 drive(&mut s);
@@ -609,6 +613,7 @@ async fn relay_snapshot(
         tracing::warn!("Background transfer error");
     }
     s.repl
+        .node
         .master
         .handle_snapshot_end(id, unix_ms() as u64, result);
     drive(&mut s);
@@ -702,6 +707,7 @@ fn new_master_session(s: &mut Server) -> Session {
     let (peer, local) = s.repl.link_addrs.unwrap_or_else(|| {
         let peer = s
             .repl
+            .node
             .replica
             .master_addr()
             .and_then(|(h, p)| format!("{h}:{p}").parse().ok())
@@ -747,12 +753,13 @@ async fn master_link(server: Rc<RefCell<Server>>, gen: u64, host: String, port: 
             Ok(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);
                 s.repl.link_addrs = stream.peer_addr().ok().zip(stream.local_addr().ok());
-                let _ = s.repl.replica.handle_connected(now);
+                let _ = s.repl.node.replica.handle_connected(now);
                 Some(stream)
             }
             Ok(Err(e)) => {
                 let _ = s
                     .repl
+                    .node
                     .replica
                     .handle_connect_failed(now, &io_error_text(&e));
                 None
@@ -760,6 +767,7 @@ async fn master_link(server: Rc<RefCell<Server>>, gen: u64, host: String, port: 
             Err(_) => {
                 let _ = s
                     .repl
+                    .node
                     .replica
                     .handle_connect_failed(now, "Connection timed out");
                 None
@@ -801,8 +809,8 @@ async fn master_link(server: Rc<RefCell<Server>>, gen: u64, host: String, port: 
                     s.stats.net_repl_input_bytes += buf.len() as u64;
                     // Decided when the payload starts, as Redis does.
                     let parse = crate::sync_load::load_to_parser(&s);
-                    s.repl.replica.config_mut().load_to_parser = parse;
-                    let _ = s.repl.replica.handle_data(now, &buf);
+                    s.repl.node.replica.config_mut().load_to_parser = parse;
+                    let _ = s.repl.node.replica.handle_data(now, &buf);
                     buf.clear();
                     drive(&mut s);
                 }
@@ -818,7 +826,7 @@ fn lost(server: &Rc<RefCell<Server>>, gen: u64) {
     if s.repl.link_gen != gen {
         return;
     }
-    let _ = s.repl.replica.handle_disconnected(unix_ms() as u64);
+    let _ = s.repl.node.replica.handle_disconnected(unix_ms() as u64);
     drive(&mut s);
 }
 
@@ -835,18 +843,19 @@ pub fn io_error_text(e: &std::io::Error) -> String {
 pub fn cron(s: &mut Server) {
     flush_stream(s);
     let now = unix_ms() as u64;
-    s.repl.replica.handle_timeout(now);
-    s.repl.master.handle_timeout(now);
+    s.repl.node.replica.handle_timeout(now);
+    s.repl.node.master.handle_timeout(now);
     // A snapshot for replicas waits for a BGSAVE or AOF rewrite to end.
     let other_child =
         s.saving.child.is_some() || s.aof.as_ref().is_some_and(|a| a.rewrite.is_some());
-    s.repl.master.set_other_child_active(now, other_child);
+    s.repl.node.master.set_other_child_active(now, other_child);
     drive(s);
 }
 
 /// Called when a replica's connection closes.
 pub fn replica_gone(s: &mut Server, id: u64) {
     s.repl
+        .node
         .master
         .handle_disconnected(ReplicaId(id), unix_ms() as u64);
     drive(s);
@@ -858,7 +867,7 @@ pub fn drop_master_link(s: &mut Server) {
     s.repl.link_gen += 1;
     s.repl.link_out.clear();
     s.repl.link_wake.notify_one();
-    let _ = s.repl.replica.handle_disconnected(unix_ms() as u64);
+    let _ = s.repl.node.replica.handle_disconnected(unix_ms() as u64);
     cache_master_session(s);
     drive(s);
 }

@@ -273,10 +273,10 @@ impl Server {
         // Replication settings apply at once, as CONFIG SET does in Redis.
         let mcfg = crate::repl::master_config(&self.config);
         let backlog = mcfg.backlog_size;
-        *self.repl.master.config_mut() = mcfg;
-        let _ = self.repl.master.set_backlog_size(backlog);
+        *self.repl.node.master.config_mut() = mcfg;
+        let _ = self.repl.node.master.set_backlog_size(backlog);
         let rcfg = crate::repl::replica_config(&self.config, self.port);
-        *self.repl.replica.config_mut() = rcfg;
+        *self.repl.node.replica.config_mut() = rcfg;
         let lim = |name: &str| usize::try_from(self.config.int(name)).unwrap_or(0);
         self.ks.set_limits(keyspace::value::EncodingLimits {
             hash_max_listpack_entries: lim("hash-max-listpack-entries"),
@@ -447,7 +447,7 @@ impl Server {
             }
         }
         if to.repl {
-            self.repl.master.feed_bytes(bytes);
+            self.repl.node.master.feed_bytes(bytes);
         }
         to.repl
     }
@@ -467,7 +467,7 @@ impl Server {
 
     /// The master replication offset, counting writes still batched.
     pub fn repl_offset(&self) -> u64 {
-        self.repl.master.master_offset() + self.prop.unflushed_repl_bytes() as u64
+        self.repl.node.master.master_offset() + self.prop.unflushed_repl_bytes() as u64
     }
 
     /// Marks every client watching `key` in `db`.
@@ -488,10 +488,10 @@ impl Server {
     /// Replication history to store in a snapshot: only a node with a
     /// backlog has a stream others could continue from.
     pub fn repl_aux(&self) -> Option<rdb::ReplAux> {
-        if !self.repl.is_replica && self.repl.master.backlog().is_none() {
+        if !self.repl.is_replica && self.repl.node.master.backlog().is_none() {
             return None;
         }
-        let h = self.repl.master.history();
+        let h = self.repl.node.master.history();
         // A replica records the database its master's stream is in; a
         // master the one its own stream selected, 0 when none was (its next
         // write starts with SELECT anyway). -1 would make Redis ignore the

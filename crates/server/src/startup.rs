@@ -512,7 +512,7 @@ fn start_replication(server: &Rc<RefCell<Server>>) {
     let mut s = server.borrow_mut();
     let s = &mut *s;
     let port = s.port;
-    s.repl.replica.config_mut().listening_port = {
+    s.repl.node.replica.config_mut().listening_port = {
         let announce = u16::try_from(s.config.int("replica-announce-port")).unwrap_or(0);
         if announce != 0 {
             announce
@@ -555,9 +555,9 @@ fn start_replication(server: &Rc<RefCell<Server>>) {
         let history = if s.loaded_repl.is_some() {
             None
         } else {
-            Some(s.repl.master.history())
+            Some(s.repl.node.master.history())
         };
-        let _ = s.repl.replica.set_master(now, &host, mport, history);
+        let _ = s.repl.node.replica.set_master(now, &host, mport, history);
         crate::repl::drive(s);
     }
 }
@@ -620,6 +620,7 @@ async fn wait_for_lagging_replicas(server: &Rc<RefCell<Server>>) {
         let offset = s.repl_offset();
         let lagging = s
             .repl
+            .node
             .master
             .replicas(now as u64)
             .iter()
@@ -634,7 +635,7 @@ async fn wait_for_lagging_replicas(server: &Rc<RefCell<Server>>) {
             until_ms: deadline,
             all: false,
         });
-        s.repl.master.send_getack();
+        s.repl.node.master.send_getack();
         crate::repl::drive(&mut s);
         deadline
     };
@@ -643,6 +644,7 @@ async fn wait_for_lagging_replicas(server: &Rc<RefCell<Server>>) {
             let s = server.borrow();
             let offset = s.repl_offset();
             !s.repl
+                .node
                 .master
                 .replicas(unix_ms() as u64)
                 .iter()

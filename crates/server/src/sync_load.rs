@@ -59,7 +59,7 @@ pub fn start(s: &mut Server, size: Option<u64>, replid: ReplId, now: u64) {
     s.saving.loading_total = size.unwrap_or(0);
     s.saving.loading_read = 0;
     if load_to_parser(s) {
-        let same_history = s.repl.master.history().ids.replid() == &replid;
+        let same_history = s.repl.node.master.history().ids.replid() == &replid;
         if s.config.str("repl-diskless-load") == "swapdb" && same_history {
             s.saving.async_loading = true;
         } else {
@@ -198,7 +198,7 @@ fn free_old(s: &mut Server, old: Vec<keyspace::Db>) {
 fn fail(s: &mut Server, now: u64, why: &str) {
     s.saving.loading = false;
     s.saving.async_loading = false;
-    let _ = s.repl.replica.handle_snapshot_failed(now, why);
+    let _ = s.repl.node.replica.handle_snapshot_failed(now, why);
 }
 
 /// Puts the loaded databases in place and tells the replica machine.
@@ -214,7 +214,7 @@ fn install(s: &mut Server, dbs: Vec<keyspace::Db>, report: &LoadReport, now: u64
         report.expired
     );
     crate::repl::continue_in_db(s, report.repl_stream_db);
-    let _ = s.repl.replica.handle_snapshot_loaded(now);
+    let _ = s.repl.node.replica.handle_snapshot_loaded(now);
 }
 
 /// Loads the received dump file a chunk at a time, letting clients (told

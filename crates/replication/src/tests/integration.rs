@@ -18,16 +18,16 @@ fn pair() -> (Sim, usize, usize) {
 fn assert_in_sync(sim: &Sim, a: usize, b: usize) {
     assert_eq!(sim.nodes[a].data, sim.nodes[b].data, "datasets differ");
     assert_eq!(
-        sim.nodes[b].replica.offset(),
-        sim.nodes[a].master.master_offset(),
+        sim.nodes[b].repl.replica.offset(),
+        sim.nodes[a].repl.master.master_offset(),
         "offsets differ"
     );
     assert_eq!(
-        sim.nodes[b].master.master_offset(),
-        sim.nodes[a].master.master_offset(),
+        sim.nodes[b].repl.master.master_offset(),
+        sim.nodes[a].repl.master.master_offset(),
         "replica node's own offset differs"
     );
-    assert_eq!(sim.nodes[b].replica.link_status(), LinkStatus::Up);
+    assert_eq!(sim.nodes[b].repl.replica.link_status(), LinkStatus::Up);
 }
 
 #[test]
@@ -39,7 +39,7 @@ fn full_sync_diskless_end_to_end() {
     sim.advance(1500);
     assert_in_sync(&sim, a, b);
     assert_eq!(sim.nodes[b].data.len(), 21);
-    let id = sim.nodes[a].master.ids().replid().to_string();
+    let id = sim.nodes[a].repl.master.ids().replid().to_string();
     let expected_replica_log = [
         "Connecting to MASTER 127.0.0.1:6379",
         "MASTER <-> REPLICA sync started",
@@ -74,17 +74,22 @@ fn full_sync_diskless_end_to_end() {
     }
     // The replica asked to continue its own (unrelated) history first.
     assert!(sim.nodes[a].has_log("Partial resynchronization not accepted: Replication ID mismatch"));
-    assert_eq!(sim.nodes[a].master.stats().sync_full, 1);
-    assert_eq!(sim.nodes[a].master.stats().sync_partial_err, 1);
+    assert_eq!(sim.nodes[a].repl.master.stats().sync_full, 1);
+    assert_eq!(sim.nodes[a].repl.master.stats().sync_partial_err, 1);
     // The replica node adopted the master's history.
-    assert_eq!(sim.nodes[b].master.ids().replid().as_str(), id);
-    assert!(sim.nodes[b].master.ids().replid2().is_none());
-    let info = sim.nodes[a].master.info(sim.now).to_info_string();
-    let off = sim.nodes[a].master.master_offset();
+    assert_eq!(sim.nodes[b].repl.master.ids().replid().as_str(), id);
+    assert!(sim.nodes[b].repl.master.ids().replid2().is_none());
+    let info = sim.nodes[a].repl.master.info(sim.now).to_info_string();
+    let off = sim.nodes[a].repl.master.master_offset();
     assert!(info.contains(&format!(
         "slave0:ip=127.0.0.1,port=6380,state=online,offset={off},lag=0\r\n"
     )));
-    let rinfo = sim.nodes[b].replica.info(sim.now).unwrap().to_info_string();
+    let rinfo = sim.nodes[b]
+        .repl
+        .replica
+        .info(sim.now)
+        .unwrap()
+        .to_info_string();
     assert!(rinfo.contains("master_link_status:up\r\n"));
     assert!(rinfo.contains(&format!("slave_repl_offset:{off}\r\n")));
     assert!(!rinfo.contains("master_link_down_since_seconds"));
@@ -105,13 +110,13 @@ fn full_sync_disk_with_writes_during_snapshot() {
     sim.nodes[a].hold_snapshot = true;
     sim.replicaof(b, a);
     sim.run();
-    assert_eq!(sim.nodes[b].replica.state(), ReplState::Transfer);
+    assert_eq!(sim.nodes[b].repl.replica.state(), ReplState::Transfer);
     // Writes while the snapshot is being produced are held for the replica.
     sim.write(a, &["SET", "during", "1"]);
     sim.write(a, &["DEL", "k0"]);
     // Keepalive newlines keep the replica waiting well past repl-timeout.
     sim.advance(90_000);
-    assert_eq!(sim.nodes[b].replica.state(), ReplState::Transfer);
+    assert_eq!(sim.nodes[b].repl.replica.state(), ReplState::Transfer);
     assert!(!sim.nodes[b].has_log("Timeout"));
     sim.release_snapshots(a);
     sim.advance(1000);
@@ -135,7 +140,7 @@ fn partial_resync_after_cut() {
     let (mut sim, a, b) = pair();
     sim.write(a, &["SET", "x", "1"]);
     sim.advance(1000);
-    let off_before = sim.nodes[b].replica.offset();
+    let off_before = sim.nodes[b].repl.replica.offset();
     // Bytes are lost on the wire, then the connection dies.
     sim.partition(a, b);
     sim.write(a, &["SET", "lost1", "1"]);
@@ -144,7 +149,7 @@ fn partial_resync_after_cut() {
     sim.kill_links(a, b);
     sim.advance(1000);
     assert_in_sync(&sim, a, b);
-    let id = sim.nodes[a].master.ids().replid().to_string();
+    let id = sim.nodes[a].repl.master.ids().replid().to_string();
     for line in [
         "Connection with master lost.",
         "Caching the disconnected master state.",
@@ -158,15 +163,15 @@ fn partial_resync_after_cut() {
     ] {
         assert!(sim.nodes[b].has_log(line), "missing {line}");
     }
-    let missed = sim.nodes[a].master.master_offset() - off_before;
+    let missed = sim.nodes[a].repl.master.master_offset() - off_before;
     assert!(sim.nodes[a].has_log(&format!(
         "Partial resynchronization request from 127.0.0.1:6380 accepted. Sending {missed} bytes \
          of backlog starting from offset {}.",
         off_before + 1
     )));
     assert!(sim.nodes[a].has_log("Connection with replica 127.0.0.1:6380 lost."));
-    assert_eq!(sim.nodes[a].master.stats().sync_partial_ok, 1);
-    assert_eq!(sim.nodes[a].master.stats().sync_full, 1);
+    assert_eq!(sim.nodes[a].repl.master.stats().sync_partial_ok, 1);
+    assert_eq!(sim.nodes[a].repl.master.stats().sync_full, 1);
 }
 
 #[test]
@@ -181,7 +186,7 @@ fn backlog_overflow_forces_full_resync() {
     let b = sim.add_node(6380);
     sim.replicaof(b, a);
     sim.advance(1000);
-    let off = sim.nodes[b].replica.offset();
+    let off = sim.nodes[b].repl.replica.offset();
     sim.partition(a, b);
     for i in 0..20 {
         sim.write(a, &["SET", &format!("key{i}"), "some value"]);
@@ -195,7 +200,7 @@ fn backlog_overflow_forces_full_resync() {
          request was: {}).",
         off + 1
     )));
-    assert_eq!(sim.nodes[a].master.stats().sync_full, 2);
+    assert_eq!(sim.nodes[a].repl.master.stats().sync_full, 2);
     assert!(sim.nodes[b].has_log("Discarding previously cached master state."));
 }
 
@@ -248,7 +253,7 @@ fn requirepass_and_masterauth() {
     sim.replicaof(b, a);
     sim.advance(3000);
     assert!(sim.nodes[b].count_log("Unable to AUTH to MASTER: -WRONGPASS") >= 3);
-    assert_eq!(sim.nodes[a].master.replica_count(), 0);
+    assert_eq!(sim.nodes[a].repl.master.replica_count(), 0);
 }
 
 #[test]
@@ -256,28 +261,28 @@ fn getack_and_acks() {
     let (mut sim, a, b) = pair();
     sim.write(a, &["SET", "x", "1"]);
     sim.run();
-    let off = sim.nodes[a].master.master_offset();
-    assert_eq!(sim.nodes[a].master.wait_target(off), 0);
-    sim.nodes[a].master.send_getack();
+    let off = sim.nodes[a].repl.master.master_offset();
+    assert_eq!(sim.nodes[a].repl.master.wait_target(off), 0);
+    sim.nodes[a].repl.master.send_getack();
     sim.drain(a);
     sim.run();
     // The ACK answering GETACK excludes the GETACK itself.
-    assert_eq!(sim.nodes[a].master.wait_target(off), 1);
-    assert_eq!(sim.nodes[a].master.wait_target(off + 1), 0);
-    let info = sim.nodes[a].master.info(sim.now).to_info_string();
+    assert_eq!(sim.nodes[a].repl.master.wait_target(off), 1);
+    assert_eq!(sim.nodes[a].repl.master.wait_target(off + 1), 0);
+    let info = sim.nodes[a].repl.master.info(sim.now).to_info_string();
     assert!(info.contains(&format!("state=online,offset={off},")));
     // The periodic ACK covers it.
     sim.advance(1000);
-    assert_eq!(sim.nodes[a].master.wait_target(off + 37), 1);
+    assert_eq!(sim.nodes[a].repl.master.wait_target(off + 37), 1);
     assert_in_sync(&sim, a, b);
 }
 
 #[test]
 fn pings_every_period_count_in_offsets() {
     let (mut sim, a, b) = pair();
-    let start = sim.nodes[a].master.master_offset();
+    let start = sim.nodes[a].repl.master.master_offset();
     sim.advance(30_000);
-    let delta = sim.nodes[a].master.master_offset() - start;
+    let delta = sim.nodes[a].repl.master.master_offset() - start;
     assert_eq!(delta, 3 * 14);
     assert_in_sync(&sim, a, b);
     let pings = sim.nodes[b]
@@ -295,7 +300,7 @@ fn timeouts_on_both_sides_then_recovery() {
     sim.advance(62_000);
     assert!(sim.nodes[a].has_log("Disconnecting timedout replica (streaming sync): 127.0.0.1:6380"));
     assert!(sim.nodes[b].has_log("MASTER timeout: no data nor PING received..."));
-    assert_eq!(sim.nodes[b].replica.state(), ReplState::Connecting);
+    assert_eq!(sim.nodes[b].repl.replica.state(), ReplState::Connecting);
     // Connects hang while partitioned.
     sim.advance(62_000);
     assert!(sim.nodes[b].has_log("Timeout connecting to the MASTER..."));
@@ -314,6 +319,7 @@ fn reconnect_every_second_when_refused() {
     let b = sim.add_node(6380);
     let now = sim.now;
     sim.nodes[b]
+        .repl
         .replica
         .set_master(now, "127.0.0.1", 7777, None)
         .unwrap();
@@ -349,15 +355,15 @@ fn promotion_and_repointing_keep_partial_resyncs() {
     sim.advance(1000);
     assert_in_sync(&sim, a, b);
     assert_in_sync(&sim, a, c);
-    let old_id = sim.nodes[a].master.ids().replid().to_string();
-    let off = sim.nodes[a].master.master_offset();
+    let old_id = sim.nodes[a].repl.master.ids().replid().to_string();
+    let off = sim.nodes[a].repl.master.master_offset();
     // Failover: B becomes master.
     sim.promote(b);
-    let ids = sim.nodes[b].master.ids();
+    let ids = sim.nodes[b].repl.master.ids();
     assert_eq!(ids.replid2().as_str(), old_id);
     assert_eq!(ids.second_replid_offset(), off as i64 + 1);
     assert_ne!(ids.replid().as_str(), old_id);
-    assert_eq!(sim.nodes[b].replica.history().ids, ids);
+    assert_eq!(sim.nodes[b].repl.replica.history().ids, ids);
     let new_id = ids.replid().to_string();
     // C and the old master A follow B.
     sim.replicaof(c, b);
@@ -370,7 +376,7 @@ fn promotion_and_repointing_keep_partial_resyncs() {
     for n in [a, c] {
         assert!(sim.nodes[n].has_log("Successful partial resynchronization with master."));
         assert!(sim.nodes[n].has_log(&format!("Master replication ID changed to {new_id}")));
-        let ids = sim.nodes[n].replica.ids();
+        let ids = sim.nodes[n].repl.replica.ids();
         assert_eq!(ids.replid().as_str(), new_id);
         assert_eq!(ids.replid2().as_str(), old_id);
     }
@@ -378,8 +384,8 @@ fn promotion_and_repointing_keep_partial_resyncs() {
         "Before turning into a replica, using my own master parameters to synthesize a cached \
          master: I may be able to synchronize with the new master with just a partial transfer."
     ));
-    assert_eq!(sim.nodes[b].master.stats().sync_partial_ok, 2);
-    assert_eq!(sim.nodes[b].master.stats().sync_full, 0);
+    assert_eq!(sim.nodes[b].repl.master.stats().sync_partial_ok, 2);
+    assert_eq!(sim.nodes[b].repl.master.stats().sync_full, 0);
     assert!(sim.nodes[b].force_selects >= 1);
 }
 
@@ -388,31 +394,33 @@ fn restart_from_persisted_history_partial() {
     let (mut sim, a, b) = pair();
     sim.write(a, &["SET", "x", "1"]);
     sim.advance(1000);
-    let hist = sim.nodes[b].master.history();
+    let hist = sim.nodes[b].repl.master.history();
     let data = sim.nodes[b].data.clone();
     // "Restart" B: kill its links, replace its state machines by fresh
     // ones rebuilt from the RDB's repl-id / repl-offset.
     sim.kill_links(a, b);
     let now = sim.now;
     let port = sim.nodes[b].port;
-    sim.nodes[b].replica = crate::replica::Replica::new(
+    sim.nodes[b].repl.replica = crate::replica::Replica::new(
         ReplicaConfig {
             listening_port: port,
             ..ReplicaConfig::default()
         },
         5,
     );
-    sim.nodes[b].master =
+    sim.nodes[b].repl.master =
         crate::master::Master::from_history(MasterConfig::default(), 6, now, hist, None).unwrap();
     sim.nodes[b].data = data;
     sim.nodes[b].logs.clear();
     sim.write(a, &["SET", "while", "down"]);
     sim.nodes[b]
+        .repl
         .replica
         .set_cached_master(*hist.ids.replid(), hist.offset)
         .unwrap();
     let ap = sim.nodes[a].port;
     sim.nodes[b]
+        .repl
         .replica
         .set_master(now, "127.0.0.1", ap, None)
         .unwrap();
@@ -420,7 +428,7 @@ fn restart_from_persisted_history_partial() {
     sim.advance(1000);
     assert_in_sync(&sim, a, b);
     assert!(sim.nodes[b].has_log("Successful partial resynchronization with master."));
-    assert!(sim.nodes[b].master.backlog().is_some());
+    assert!(sim.nodes[b].repl.master.backlog().is_some());
 }
 
 #[test]
@@ -443,12 +451,12 @@ fn chained_replica_forwards_exact_bytes() {
     assert_in_sync(&sim, b, c);
     assert_in_sync(&sim, a, c);
     // Same IDs down the chain.
-    let id = sim.nodes[a].master.ids();
-    assert_eq!(sim.nodes[b].master.ids().replid(), id.replid());
-    assert_eq!(sim.nodes[c].master.ids().replid(), id.replid());
+    let id = sim.nodes[a].repl.master.ids();
+    assert_eq!(sim.nodes[b].repl.master.ids().replid(), id.replid());
+    assert_eq!(sim.nodes[c].repl.master.ids().replid(), id.replid());
     // C received exactly the bytes A produced since C's sync point.
     let total = sim.nodes[c].forwarded.len() as u64;
-    let from = sim.nodes[a].master.master_offset() - total + 1;
+    let from = sim.nodes[a].repl.master.master_offset() - total + 1;
     assert_eq!(sim.stream_from(a, from), sim.nodes[c].forwarded);
     let b_tail = &sim.nodes[b].forwarded[sim.nodes[b].forwarded.len() - total as usize..];
     assert_eq!(b_tail, &sim.nodes[c].forwarded[..]);
@@ -464,14 +472,15 @@ fn chained_replica_forwards_exact_bytes() {
         .any(|cmd| &cmd[0][..] == b"MULTI"));
     assert!(!sim.nodes[c].data.contains_key(&b"k"[..]));
     // B's sub-replica appears in its INFO; B doesn't PING it on its own.
-    assert_eq!(sim.nodes[b].master.replica_count(), 1);
+    assert_eq!(sim.nodes[b].repl.master.replica_count(), 1);
     assert_eq!(
         sim.nodes[b]
+            .repl
             .master
             .replica_state(crate::master::ReplicaId(101)),
         Some(ReplicaState::Online)
     );
-    let b_info = sim.nodes[b].master.info(sim.now).to_info_string();
+    let b_info = sim.nodes[b].repl.master.info(sim.now).to_info_string();
     assert!(b_info.contains("slave0:ip=127.0.0.1,port=6381,state=online"));
 }
 
@@ -538,6 +547,7 @@ fn many_replicas_share_one_snapshot() {
     }
     assert_eq!(
         sim.nodes[a]
+            .repl
             .master
             .replicas(sim.now)
             .iter()
@@ -558,7 +568,7 @@ fn replica_load_failure_retries() {
     assert_in_sync(&sim, a, b);
     sim.nodes[b].fail_load = true;
     // Force a full resync: the replica misses more than the backlog holds.
-    sim.nodes[a].master.set_backlog_size(1).unwrap();
+    sim.nodes[a].repl.master.set_backlog_size(1).unwrap();
     sim.partition(a, b);
     for i in 0..3 {
         sim.write(a, &["SET", &format!("z{i}"), "1"]);
@@ -615,7 +625,7 @@ fn slow_load_buffers_stream_and_keeps_link_alive() {
     sim.nodes[b].hold_load = true;
     sim.replicaof(b, a);
     sim.run();
-    assert_eq!(sim.nodes[b].replica.state(), ReplState::Transfer);
+    assert_eq!(sim.nodes[b].repl.replica.state(), ReplState::Transfer);
     assert!(sim.nodes[b].load_pending);
     // The master streams right after the payload; the replica buffers it
     // and pings back with newlines while loading, so nobody times out.
@@ -624,8 +634,8 @@ fn slow_load_buffers_stream_and_keeps_link_alive() {
     }
     sim.advance(120_000);
     assert!(!sim.nodes[a].has_log("Disconnecting timedout replica"));
-    assert_eq!(sim.nodes[b].replica.state(), ReplState::Transfer);
-    let rinfo = sim.nodes[b].replica.info(sim.now).unwrap();
+    assert_eq!(sim.nodes[b].repl.replica.state(), ReplState::Transfer);
+    let rinfo = sim.nodes[b].repl.replica.info(sim.now).unwrap();
     assert!(rinfo.sync_in_progress);
     sim.release_load(b);
     sim.advance(1000);

@@ -9,6 +9,7 @@ use bytes::{Bytes, BytesMut};
 use resp_codec::{encode, RequestDecoder};
 
 use crate::master::{self, Master, MasterConfig, ReplicaId, SnapshotId};
+use crate::node::{self as replication_node, Event};
 use crate::replica::{self, Replica, ReplicaConfig};
 use crate::Level;
 
@@ -39,8 +40,8 @@ pub struct SnapProd {
 #[derive(Debug)]
 pub struct Node {
     pub port: u16,
-    pub master: Master,
-    pub replica: Replica,
+    /// The replication machines, routed as the server routes them.
+    pub repl: replication_node::Node,
     pub data: BTreeMap<Vec<u8>, Vec<u8>>,
     /// Every command applied from the master link.
     pub applied: Vec<Vec<Bytes>>,
@@ -179,8 +180,10 @@ impl Sim {
         let seed = u64::from(port) * 7919;
         self.nodes.push(Node {
             port,
-            master: Master::new(mcfg, seed, self.now),
-            replica: Replica::new(rcfg, seed + 1),
+            repl: replication_node::Node::new(
+                Master::new(mcfg, seed, self.now),
+                Replica::new(rcfg, seed + 1),
+            ),
             data: BTreeMap::new(),
             applied: Vec::new(),
             multi: None,
@@ -225,9 +228,10 @@ impl Sim {
     /// `REPLICAOF <master's port>` on node `n`.
     pub fn replicaof(&mut self, n: usize, m: usize) {
         let port = self.nodes[m].port;
-        let own = self.nodes[n].master.history();
+        let own = self.nodes[n].repl.master.history();
         let now = self.now;
         self.nodes[n]
+            .repl
             .replica
             .set_master(now, "127.0.0.1", port, Some(own))
             .unwrap();
@@ -237,7 +241,7 @@ impl Sim {
     /// `REPLICAOF NO ONE` on node `n`.
     pub fn promote(&mut self, n: usize) {
         let now = self.now;
-        self.nodes[n].replica.set_no_master(now).unwrap();
+        self.nodes[n].repl.replica.set_no_master(now).unwrap();
         self.drain(n);
     }
 
@@ -256,7 +260,7 @@ impl Sim {
             bytes.extend(cmd(&["SELECT", "0"]));
         }
         bytes.extend(cmd(args));
-        node.master.feed(&bytes);
+        node.repl.master.feed(&bytes);
         self.drain(n);
     }
 
@@ -278,7 +282,7 @@ impl Sim {
             bytes.extend(cmd(c));
         }
         bytes.extend(cmd(&["EXEC"]));
-        node.master.feed(&bytes);
+        node.repl.master.feed(&bytes);
         self.drain(n);
     }
 
@@ -313,12 +317,12 @@ impl Sim {
                 continue;
             }
             if tell_server {
-                self.nodes[s].master.handle_disconnected(rid, now);
+                self.nodes[s].repl.master.handle_disconnected(rid, now);
                 self.nodes[s].server_bufs.remove(&l);
                 self.drain(s);
             } else if self.nodes[c].master_link == Some(l) {
                 self.nodes[c].master_link = None;
-                self.nodes[c].replica.handle_disconnected(now).unwrap();
+                self.nodes[c].repl.replica.handle_disconnected(now).unwrap();
                 self.drain(c);
             }
         }
@@ -363,7 +367,7 @@ impl Sim {
             let next = self
                 .nodes
                 .iter()
-                .flat_map(|n| [n.master.next_timeout(), n.replica.next_timeout()])
+                .flat_map(|n| [n.repl.master.next_timeout(), n.repl.replica.next_timeout()])
                 .flatten()
                 .min();
             match next {
@@ -371,8 +375,8 @@ impl Sim {
                     self.now = self.now.max(t);
                     let now = self.now;
                     for i in 0..self.nodes.len() {
-                        self.nodes[i].master.handle_timeout(now);
-                        self.nodes[i].replica.handle_timeout(now);
+                        self.nodes[i].repl.master.handle_timeout(now);
+                        self.nodes[i].repl.replica.handle_timeout(now);
                         self.drain(i);
                     }
                 }
@@ -418,7 +422,7 @@ impl Sim {
                 moved = true;
                 if !blackhole && self.nodes[c].master_link == Some(l) {
                     let now = self.now;
-                    self.nodes[c].replica.handle_data(now, &data).unwrap();
+                    self.nodes[c].repl.replica.handle_data(now, &data).unwrap();
                     self.drain(c);
                 }
             }
@@ -442,11 +446,17 @@ impl Sim {
                 let id = prod.id;
                 let done = prod.pos >= prod.blob.len();
                 let now = self.now;
-                self.nodes[n].master.handle_snapshot_chunk(id, now, chunk);
+                self.nodes[n]
+                    .repl
+                    .master
+                    .handle_snapshot_chunk(id, now, chunk);
                 if done {
                     let prod = self.nodes[n].snapshots.remove(0);
                     self.nodes[n].finished_snapshots.insert(id, prod.blob);
-                    self.nodes[n].master.handle_snapshot_end(id, now, Ok(()));
+                    self.nodes[n]
+                        .repl
+                        .master
+                        .handle_snapshot_end(id, now, Ok(()));
                 }
                 self.drain(n);
                 moved = true;
@@ -467,7 +477,7 @@ impl Sim {
             self.links[l].rid,
         );
         let now = self.now;
-        self.nodes[s].master.handle_disconnected(rid, now);
+        self.nodes[s].repl.master.handle_disconnected(rid, now);
         self.nodes[s].server_bufs.remove(&l);
         self.drain(s);
         if self.partitioned(c, s) {
@@ -477,7 +487,7 @@ impl Sim {
         if self.nodes[c].master_link == Some(l) {
             self.nodes[c].master_link = None;
             if self.links[l].established {
-                self.nodes[c].replica.handle_disconnected(now).unwrap();
+                self.nodes[c].repl.replica.handle_disconnected(now).unwrap();
             }
             self.drain(c);
         }
@@ -506,7 +516,7 @@ impl Sim {
             }
             let node = &mut self.nodes[s];
             let Some(name) = args.first() else {
-                node.master.handle_replica_newline(rid, now);
+                node.repl.master.handle_replica_newline(rid, now);
                 continue;
             };
             let name = String::from_utf8_lossy(name).to_ascii_lowercase();
@@ -531,7 +541,7 @@ impl Sim {
                     .clone()
                     .map(|r| format!("{r}\r\n").into_bytes()),
                 "replconf" | "sync" | "psync" => {
-                    node.master.handle_command(rid, now, &args).unwrap();
+                    node.repl.master.handle_command(rid, now, &args).unwrap();
                     None
                 }
                 other => Some(format!("-ERR unknown command '{other}'\r\n").into_bytes()),
@@ -543,36 +553,22 @@ impl Sim {
         }
     }
 
-    /// Processes every output of node `n` until its queues are empty.
+    /// Processes every output of node `n` until its queues are empty,
+    /// through the same [`replication_node::Node::poll`] the server uses.
     pub fn drain(&mut self, n: usize) {
-        loop {
-            let mut any = false;
-            while let Some(action) = self.nodes[n].replica.poll_action() {
-                any = true;
-                let now = self.now;
-                self.nodes[n].master.handle_upstream(now, &action);
-                self.replica_action(n, action);
-            }
-            while let Some(bytes) = self.nodes[n].replica.poll_transmit() {
-                any = true;
-                if let Some(l) = self.nodes[n].master_link {
-                    if self.links[l].open {
-                        self.links[l].up.extend(bytes.iter());
+        let now = self.now;
+        while let Some(event) = self.nodes[n].repl.poll(now) {
+            match event {
+                Event::Log(level, line) => self.nodes[n].logs.push((level, line)),
+                Event::Replica(action) => self.replica_action(n, action),
+                Event::Master(action) => self.master_action(n, action),
+                Event::Transmit(bytes) => {
+                    if let Some(l) = self.nodes[n].master_link {
+                        if self.links[l].open {
+                            self.links[l].up.extend(bytes.iter());
+                        }
                     }
                 }
-            }
-            while let Some(action) = self.nodes[n].master.poll_action() {
-                any = true;
-                self.master_action(n, action);
-            }
-            while let Some(line) = self.nodes[n].replica.poll_log() {
-                self.nodes[n].logs.push(line);
-            }
-            while let Some(line) = self.nodes[n].master.poll_log() {
-                self.nodes[n].logs.push(line);
-            }
-            if !any {
-                return;
             }
         }
     }
@@ -583,6 +579,7 @@ impl Sim {
             replica::Action::Connect { port, .. } => {
                 let Some(m) = self.nodes.iter().position(|x| x.port == port) else {
                     self.nodes[n]
+                        .repl
                         .replica
                         .handle_connect_failed(now, "Connection refused")
                         .unwrap();
@@ -603,8 +600,8 @@ impl Sim {
                 let l = self.links.len() - 1;
                 self.nodes[n].master_link = Some(l);
                 if established {
-                    self.nodes[m].master.set_peer_ip(rid, "127.0.0.1");
-                    self.nodes[n].replica.handle_connected(now).unwrap();
+                    self.nodes[m].repl.master.set_peer_ip(rid, "127.0.0.1");
+                    self.nodes[n].repl.replica.handle_connected(now).unwrap();
                 }
             }
             replica::Action::Disconnect => {
@@ -616,7 +613,7 @@ impl Sim {
                             self.deferred_closes.push((l, true));
                             return;
                         }
-                        self.nodes[s].master.handle_disconnected(rid, now);
+                        self.nodes[s].repl.master.handle_disconnected(rid, now);
                         self.nodes[s].server_bufs.remove(&l);
                         self.drain(s);
                     }
@@ -653,7 +650,7 @@ impl Sim {
             replica::Action::Forward(b) => {
                 let node = &mut self.nodes[n];
                 node.forwarded.extend(&b[..]);
-                node.forward_ends.push(node.replica.offset());
+                node.forward_ends.push(node.repl.replica.offset());
             }
             replica::Action::DiscardHistory
             | replica::Action::AdoptHistory { .. }
@@ -677,10 +674,15 @@ impl Sim {
             Some(map) => {
                 self.nodes[n].data = map;
                 self.nodes[n].multi = None;
-                self.nodes[n].replica.handle_snapshot_loaded(now).unwrap();
+                self.nodes[n]
+                    .repl
+                    .replica
+                    .handle_snapshot_loaded(now)
+                    .unwrap();
             }
             None => {
                 self.nodes[n]
+                    .repl
                     .replica
                     .handle_snapshot_failed(now, "bad RDB")
                     .unwrap();
@@ -723,7 +725,7 @@ impl Sim {
                     }
                 }
                 let now = self.now;
-                self.nodes[n].master.handle_snapshot_sent(id, now);
+                self.nodes[n].repl.master.handle_snapshot_sent(id, now);
             }
             master::Action::AbortSnapshot { id } => {
                 self.nodes[n].aborted_snapshots.push(id);
@@ -746,6 +748,7 @@ impl Sim {
     /// backlog big enough).
     pub fn stream_from(&self, n: usize, from: u64) -> Vec<u8> {
         self.nodes[n]
+            .repl
             .master
             .backlog()
             .unwrap()

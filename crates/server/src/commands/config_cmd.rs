@@ -117,7 +117,7 @@ pub fn set(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
 pub fn resetstat(s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
     s.stats = Stats::default();
     s.ks.stats = Default::default();
-    s.repl.master.reset_stats();
+    s.repl.node.master.reset_stats();
     reply::ok()
 }
 

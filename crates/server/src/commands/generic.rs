@@ -189,7 +189,7 @@ pub fn shutdown(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
     let save = save || (!nosave && rules);
     // With replicas attached the snapshot must come after they caught up
     // (the wait may add to the stream), so the main loop saves then.
-    let defer = !now && !s.repl.is_replica && s.repl.master.replica_count() > 0;
+    let defer = !now && !s.repl.is_replica && s.repl.node.master.replica_count() > 0;
     if save && defer {
         sess.skip_reply = true;
         sess.close_after_reply = true;

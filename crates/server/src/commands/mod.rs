@@ -268,7 +268,7 @@ fn check_and_run(server: &mut Server, sess: &mut Session, args: &[Bytes], now_ms
     if spec.has(flag::WRITE)
         && !sess.is_master
         && !server.repl.is_replica
-        && !server.repl.master.min_replicas_ok(unix_ms_u64())
+        && !server.repl.node.master.min_replicas_ok(unix_ms_u64())
     {
         sess.flag_transaction();
         return Frame::Error(Bytes::from_static(

@@ -22,7 +22,7 @@ pub fn replicaof(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame 
     let now = unix_ms() as u64;
     if c.arg(1).eq_ignore_ascii_case(b"no") && c.arg(2).eq_ignore_ascii_case(b"one") {
         if s.repl.is_replica {
-            match s.repl.replica.set_no_master(now) {
+            match s.repl.node.replica.set_no_master(now) {
                 Ok(_) => {
                     drive(s);
                     tracing::info!(
@@ -46,8 +46,13 @@ pub fn replicaof(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame 
         return reply::err_static("ERR Invalid master port");
     };
     let host = String::from_utf8_lossy(c.arg(1)).into_owned();
-    let history = s.repl.master.history();
-    match s.repl.replica.set_master(now, &host, port, Some(history)) {
+    let history = s.repl.node.master.history();
+    match s
+        .repl
+        .node
+        .replica
+        .set_master(now, &host, port, Some(history))
+    {
         Ok(replication::replica::SetMasterOutcome::AlreadyConnected) => {
             drive(s);
             Frame::Simple(Bytes::from_static(
@@ -77,14 +82,15 @@ pub fn replication_command(s: &mut Server, sess: &mut Session, c: &mut Call<'_>)
     let now = unix_ms() as u64;
     let id = ReplicaId(sess.handle.id);
     s.repl
+        .node
         .master
         .set_peer_ip(id, &sess.handle.addr.ip().to_string());
     let is_ack =
         c.arg(0).eq_ignore_ascii_case(b"replconf") && c.arg(1).eq_ignore_ascii_case(b"ack");
-    if let Err(e) = s.repl.master.handle_command(id, now, c.args) {
+    if let Err(e) = s.repl.node.master.handle_command(id, now, c.args) {
         return reply::err(&format!("ERR {e}"));
     }
-    if s.repl.master.is_replica(id) {
+    if s.repl.node.master.is_replica(id) {
         sess.handle.kind.set(ClientKind::Replica);
     }
     drive(s);
@@ -102,6 +108,7 @@ pub fn role(s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
     if s.repl.is_replica {
         let (host, port) = s
             .repl
+            .node
             .replica
             .master_addr()
             .map(|(h, p)| (h.to_string(), p))
@@ -110,13 +117,14 @@ pub fn role(s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
             bulk("slave".to_string()),
             bulk(host),
             Frame::Integer(i64::from(port)),
-            bulk(s.repl.replica.state().role_word().to_string()),
-            Frame::Integer(s.repl.replica.role_offset()),
+            bulk(s.repl.node.replica.state().role_word().to_string()),
+            Frame::Integer(s.repl.node.replica.role_offset()),
         ]);
     }
     let now = unix_ms() as u64;
     let replicas = s
         .repl
+        .node
         .master
         .replicas(now)
         .into_iter()
@@ -154,11 +162,11 @@ pub fn wait(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
     }
     repl::flush_stream(s);
     let target = sess.write_offset;
-    let acked = s.repl.master.wait_target(target) as i64;
+    let acked = s.repl.node.master.wait_target(target) as i64;
     if acked >= numreplicas || sess.multi_exec {
         return reply::int(acked);
     }
-    s.repl.master.send_getack();
+    s.repl.node.master.send_getack();
     repl::drive(s);
     sess.blocked = Some(crate::session::Blocked::Wait {
         offset: target,
