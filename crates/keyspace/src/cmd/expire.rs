@@ -1,6 +1,7 @@
 //! Expiry commands: EXPIRE PEXPIRE EXPIREAT PEXPIREAT TTL PTTL EXPIRETIME
 //! PEXPIRETIME PERSIST.
 
+use crate::cmd::spec::{acl::*, c, flag::*, Spec, K1};
 use bytes::Bytes;
 use resp_codec::Frame;
 
@@ -165,3 +166,17 @@ pub fn persist(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     ks.signal_modified(c.db, c.arg_bytes(1));
     reply::int(1)
 }
+
+/// The expiry commands' table rows (see [`super::spec`]).
+#[rustfmt::skip]
+pub const SPECS: &[Spec] = &[
+    c("expire", -3, WRITE | FAST, K1, W_KS, "generic", "1.0.0", "Sets the expiration time of a key in seconds.", "O(1)", expire),
+    c("pexpire", -3, WRITE | FAST, K1, W_KS, "generic", "2.6.0", "Sets the expiration time of a key in milliseconds.", "O(1)", pexpire),
+    c("expireat", -3, WRITE | FAST, K1, W_KS, "generic", "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", "O(1)", expireat),
+    c("pexpireat", -3, WRITE | FAST, K1, W_KS, "generic", "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", "O(1)", pexpireat),
+    c("ttl", 2, READONLY | FAST, K1, R_KS, "generic", "1.0.0", "Returns the expiration time in seconds of a key.", "O(1)", ttl),
+    c("pttl", 2, READONLY | FAST, K1, R_KS, "generic", "2.6.0", "Returns the expiration time in milliseconds of a key.", "O(1)", pttl),
+    c("expiretime", 2, READONLY | FAST, K1, R_KS, "generic", "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", "O(1)", expiretime),
+    c("pexpiretime", 2, READONLY | FAST, K1, R_KS, "generic", "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", "O(1)", pexpiretime),
+    c("persist", 2, WRITE | FAST, K1, W_KS, "generic", "2.2.0", "Removes the expiration time of a key.", "O(1)", persist),
+];

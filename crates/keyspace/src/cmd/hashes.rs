@@ -1,6 +1,7 @@
 //! Hash commands: HSET HSETNX HGET HMGET HMSET HDEL HLEN HEXISTS HGETALL
 //! HKEYS HVALS HINCRBY HINCRBYFLOAT HSTRLEN HRANDFIELD HSCAN.
 
+use crate::cmd::spec::{c, flag::*, Spec};
 use bytes::Bytes;
 use resp_codec::Frame;
 
@@ -330,6 +331,27 @@ pub fn hscan(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         Ok(scan_reply(next, items))
     })())
 }
+
+/// The hash commands' table rows (see [`super::spec`]).
+#[rustfmt::skip]
+pub const SPECS: &[Spec] = &[
+    c("hset", -4, WRITE | DENYOOM | FAST, (1, 1, 1), &["write", "hash", "fast"], "hash", "2.0.0", "Set the string value of a hash field", "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.", hset),
+    c("hsetnx", 4, WRITE | DENYOOM | FAST, (1, 1, 1), &["write", "hash", "fast"], "hash", "2.0.0", "Set the value of a hash field, only if the field does not exist", "O(1)", hsetnx),
+    c("hget", 3, READONLY | FAST, (1, 1, 1), &["read", "hash", "fast"], "hash", "2.0.0", "Get the value of a hash field", "O(1)", hget),
+    c("hmget", -3, READONLY | FAST, (1, 1, 1), &["read", "hash", "fast"], "hash", "2.0.0", "Get the values of all the given hash fields", "O(N) where N is the number of fields being requested.", hmget),
+    c("hmset", -4, WRITE | DENYOOM | FAST, (1, 1, 1), &["write", "hash", "fast"], "hash", "2.0.0", "Set multiple hash fields to multiple values", "O(N) where N is the number of fields being set.", hmset),
+    c("hdel", -3, WRITE | FAST, (1, 1, 1), &["write", "hash", "fast"], "hash", "2.0.0", "Delete one or more hash fields", "O(N) where N is the number of fields to be removed.", hdel),
+    c("hlen", 2, READONLY | FAST, (1, 1, 1), &["read", "hash", "fast"], "hash", "2.0.0", "Get the number of fields in a hash", "O(1)", hlen),
+    c("hexists", 3, READONLY | FAST, (1, 1, 1), &["read", "hash", "fast"], "hash", "2.0.0", "Determine if a hash field exists", "O(1)", hexists),
+    c("hgetall", 2, READONLY, (1, 1, 1), &["read", "hash", "slow"], "hash", "2.0.0", "Get all the fields and values in a hash", "O(N) where N is the size of the hash.", hgetall),
+    c("hkeys", 2, READONLY, (1, 1, 1), &["read", "hash", "slow"], "hash", "2.0.0", "Get all the fields in a hash", "O(N) where N is the size of the hash.", hkeys),
+    c("hvals", 2, READONLY, (1, 1, 1), &["read", "hash", "slow"], "hash", "2.0.0", "Get all the values in a hash", "O(N) where N is the size of the hash.", hvals),
+    c("hincrby", 4, WRITE | DENYOOM | FAST, (1, 1, 1), &["write", "hash", "fast"], "hash", "2.0.0", "Increment the integer value of a hash field by the given number", "O(1)", hincrby),
+    c("hincrbyfloat", 4, WRITE | DENYOOM | FAST, (1, 1, 1), &["write", "hash", "fast"], "hash", "2.6.0", "Increment the float value of a hash field by the given amount", "O(1)", hincrbyfloat),
+    c("hstrlen", 3, READONLY | FAST, (1, 1, 1), &["read", "hash", "fast"], "hash", "3.2.0", "Get the length of the value of a hash field", "O(1)", hstrlen),
+    c("hrandfield", -2, READONLY, (1, 1, 1), &["read", "hash", "slow"], "hash", "6.2.0", "Get one or multiple random fields from a hash", "O(N) where N is the number of fields returned", hrandfield),
+    c("hscan", -3, READONLY, (1, 1, 1), &["read", "hash", "slow"], "hash", "2.8.0", "Incrementally iterate hash fields and associated values", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", hscan),
+];
 
 #[cfg(test)]
 mod tests {

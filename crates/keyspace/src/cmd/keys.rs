@@ -1,6 +1,7 @@
 //! Generic key commands: DEL UNLINK EXISTS TYPE KEYS SCAN RANDOMKEY RENAME
 //! RENAMENX DBSIZE FLUSHDB FLUSHALL SELECT SWAPDB MOVE COPY OBJECT.
 
+use crate::cmd::spec::{acl::*, c, flag::*, Spec, K1, K12, KALL, NOKEY};
 use bytes::Bytes;
 use resp_codec::Frame;
 
@@ -392,3 +393,23 @@ pub fn object_freq(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         ),
     }
 }
+
+/// The generic key commands' table rows (see [`super::spec`]).
+#[rustfmt::skip]
+pub const SPECS: &[Spec] = &[
+    c("del", -2, WRITE, KALL, &["keyspace", "write", "slow"], "generic", "1.0.0", "Deletes one or more keys.", "O(N) where N is the number of keys that will be removed.", del),
+    c("unlink", -2, WRITE | FAST, KALL, W_KS, "generic", "4.0.0", "Asynchronously deletes one or more keys.", "O(1) for each key removed regardless of its size.", unlink),
+    c("exists", -2, READONLY | FAST, KALL, R_KS, "generic", "1.0.0", "Determines whether one or more keys exist.", "O(N) where N is the number of keys to check.", exists),
+    c("type", 2, READONLY | FAST, K1, R_KS, "generic", "1.0.0", "Determines the type of value stored at a key.", "O(1)", type_),
+    c("keys", 2, READONLY, NOKEY, &["keyspace", "read", "slow", "dangerous"], "generic", "1.0.0", "Returns all key names that match a pattern.", "O(N) with N being the number of keys in the database.", keys),
+    c("scan", -2, READONLY, NOKEY, &["keyspace", "read", "slow"], "generic", "2.8.0", "Iterates over the key names in the database.", "O(1) for every call. O(N) for a complete iteration.", scan),
+    c("randomkey", 1, READONLY, NOKEY, &["keyspace", "read", "slow"], "generic", "1.0.0", "Returns a random key name from the database.", "O(1)", randomkey),
+    c("rename", 3, WRITE, K12, &["keyspace", "write", "slow"], "generic", "1.0.0", "Renames a key and overwrites the destination.", "O(1)", rename),
+    c("renamenx", 3, WRITE | FAST, K12, W_KS, "generic", "1.0.0", "Renames a key only when the target key name doesn't exist.", "O(1)", renamenx),
+    c("dbsize", 1, READONLY | FAST, NOKEY, &["keyspace", "read", "fast"], "server", "1.0.0", "Returns the number of keys in the database.", "O(1)", dbsize),
+    c("flushdb", -1, WRITE, NOKEY, &["keyspace", "write", "slow", "dangerous"], "server", "1.0.0", "Removes all keys from the current database.", "O(N) where N is the number of keys in the selected database", flushdb),
+    c("select", 2, LOADING | STALE | FAST, NOKEY, &["fast", "connection"], "connection", "1.0.0", "Changes the selected database.", "O(1)", select),
+    c("swapdb", 3, WRITE | FAST, NOKEY, &["keyspace", "write", "fast", "dangerous"], "server", "4.0.0", "Swaps two Redis databases.", "O(N) where N is the count of clients watching or blocking on keys from both databases.", swapdb),
+    c("move", 3, WRITE | FAST, K1, W_KS, "generic", "1.0.0", "Moves a key to another database.", "O(1)", move_),
+    c("copy", -3, WRITE | DENYOOM, K12, &["keyspace", "write", "slow"], "generic", "6.2.0", "Copies the value of a key to a new key.", "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.", copy),
+];

@@ -6,6 +6,7 @@
 //! which pop exactly as the non-blocking commands do and say what to
 //! propagate.
 
+use crate::cmd::spec::{c, flag::*, Spec};
 use bytes::Bytes;
 use resp_codec::Frame;
 
@@ -592,6 +593,28 @@ pub fn lmpop(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         }
     })())
 }
+
+/// The list commands' table rows (see [`super::spec`]).
+#[rustfmt::skip]
+pub const SPECS: &[Spec] = &[
+    c("lpush", -3, WRITE | DENYOOM | FAST, (1, 1, 1), &["write", "list", "fast"], "list", "1.0.0", "Prepend one or multiple elements to a list", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", lpush),
+    c("rpush", -3, WRITE | DENYOOM | FAST, (1, 1, 1), &["write", "list", "fast"], "list", "1.0.0", "Append one or multiple elements to a list", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", rpush),
+    c("lpushx", -3, WRITE | DENYOOM | FAST, (1, 1, 1), &["write", "list", "fast"], "list", "2.2.0", "Prepend an element to a list, only if the list exists", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", lpushx),
+    c("rpushx", -3, WRITE | DENYOOM | FAST, (1, 1, 1), &["write", "list", "fast"], "list", "2.2.0", "Append an element to a list, only if the list exists", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", rpushx),
+    c("lpop", -2, WRITE | FAST, (1, 1, 1), &["write", "list", "fast"], "list", "1.0.0", "Remove and get the first elements in a list", "O(N) where N is the number of elements returned", lpop),
+    c("rpop", -2, WRITE | FAST, (1, 1, 1), &["write", "list", "fast"], "list", "1.0.0", "Remove and get the last elements in a list", "O(N) where N is the number of elements returned", rpop),
+    c("llen", 2, READONLY | FAST, (1, 1, 1), &["read", "list", "fast"], "list", "1.0.0", "Get the length of a list", "O(1)", llen),
+    c("lrange", 4, READONLY, (1, 1, 1), &["read", "list", "slow"], "list", "1.0.0", "Get a range of elements from a list", "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.", lrange),
+    c("lindex", 3, READONLY, (1, 1, 1), &["read", "list", "slow"], "list", "1.0.0", "Get an element from a list by its index", "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).", lindex),
+    c("lset", 4, WRITE | DENYOOM, (1, 1, 1), &["write", "list", "slow"], "list", "1.0.0", "Set the value of an element in a list by its index", "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).", lset),
+    c("linsert", 5, WRITE | DENYOOM, (1, 1, 1), &["write", "list", "slow"], "list", "2.2.0", "Insert an element before or after another element in a list", "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).", linsert),
+    c("lrem", 4, WRITE, (1, 1, 1), &["write", "list", "slow"], "list", "1.0.0", "Remove elements from a list", "O(N+M) where N is the length of the list and M is the number of elements removed.", lrem),
+    c("ltrim", 4, WRITE, (1, 1, 1), &["write", "list", "slow"], "list", "1.0.0", "Trim a list to the specified range", "O(N) where N is the number of elements to be removed by the operation.", ltrim),
+    c("lpos", -3, READONLY, (1, 1, 1), &["read", "list", "slow"], "list", "6.0.6", "Return the index of matching elements on a list", "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.", lpos),
+    c("lmove", 5, WRITE | DENYOOM, (1, 2, 1), &["write", "list", "slow"], "list", "6.2.0", "Pop an element from a list, push it to another list and return it", "O(1)", lmove),
+    c("rpoplpush", 3, WRITE | DENYOOM, (1, 2, 1), &["write", "list", "slow"], "list", "1.2.0", "Remove the last element in a list, prepend it to another list and return it", "O(1)", rpoplpush),
+    c("lmpop", -4, WRITE, (0, 0, 0), &["write", "list", "slow"], "list", "7.0.0", "Pop elements from a list", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", lmpop),
+];
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@ pub mod keys;
 pub mod lists;
 pub mod options;
 pub mod sets;
+pub mod spec;
 pub mod strings;
 pub mod zsets;
 
@@ -17,3 +18,14 @@ use crate::{call::Call, keyspace::Keyspace};
 
 /// The signature every keyspace command handler has.
 pub type Handler = fn(&mut Keyspace, &mut Call<'_>) -> Frame;
+
+/// Every keyspace command's table row, by group.
+pub const ALL_SPECS: &[&[spec::Spec]] = &[
+    strings::SPECS,
+    keys::SPECS,
+    expire::SPECS,
+    lists::SPECS,
+    hashes::SPECS,
+    sets::SPECS,
+    zsets::SPECS,
+];

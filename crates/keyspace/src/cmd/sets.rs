@@ -2,6 +2,7 @@
 //! SRANDMEMBER SMOVE SINTER SUNION SDIFF SINTERSTORE SUNIONSTORE SDIFFSTORE
 //! SINTERCARD SSCAN.
 
+use crate::cmd::spec::{c, flag::*, Spec};
 use bytes::Bytes;
 use resp_codec::Frame;
 
@@ -563,6 +564,28 @@ pub fn sscan(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         Ok(scan_reply(next, items))
     })())
 }
+
+/// The set commands' table rows (see [`super::spec`]).
+#[rustfmt::skip]
+pub const SPECS: &[Spec] = &[
+    c("sadd", -3, WRITE | DENYOOM | FAST, (1, 1, 1), &["write", "set", "fast"], "set", "1.0.0", "Add one or more members to a set", "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.", sadd),
+    c("srem", -3, WRITE | FAST, (1, 1, 1), &["write", "set", "fast"], "set", "1.0.0", "Remove one or more members from a set", "O(N) where N is the number of members to be removed.", srem),
+    c("smembers", 2, READONLY, (1, 1, 1), &["read", "set", "slow"], "set", "1.0.0", "Get all the members in a set", "O(N) where N is the set cardinality.", smembers),
+    c("sismember", 3, READONLY | FAST, (1, 1, 1), &["read", "set", "fast"], "set", "1.0.0", "Determine if a given value is a member of a set", "O(1)", sismember),
+    c("smismember", -3, READONLY | FAST, (1, 1, 1), &["read", "set", "fast"], "set", "6.2.0", "Returns the membership associated with the given elements for a set", "O(N) where N is the number of elements being checked for membership", smismember),
+    c("scard", 2, READONLY | FAST, (1, 1, 1), &["read", "set", "fast"], "set", "1.0.0", "Get the number of members in a set", "O(1)", scard),
+    c("spop", -2, WRITE | FAST, (1, 1, 1), &["write", "set", "fast"], "set", "1.0.0", "Remove and return one or multiple random members from a set", "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.", spop),
+    c("srandmember", -2, READONLY, (1, 1, 1), &["read", "set", "slow"], "set", "1.0.0", "Get one or multiple random members from a set", "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.", srandmember),
+    c("smove", 4, WRITE | FAST, (1, 2, 1), &["write", "set", "fast"], "set", "1.0.0", "Move a member from one set to another", "O(1)", smove),
+    c("sinter", -2, READONLY, (1, -1, 1), &["read", "set", "slow"], "set", "1.0.0", "Intersect multiple sets", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", sinter),
+    c("sunion", -2, READONLY, (1, -1, 1), &["read", "set", "slow"], "set", "1.0.0", "Add multiple sets", "O(N) where N is the total number of elements in all given sets.", sunion),
+    c("sdiff", -2, READONLY, (1, -1, 1), &["read", "set", "slow"], "set", "1.0.0", "Subtract multiple sets", "O(N) where N is the total number of elements in all given sets.", sdiff),
+    c("sinterstore", -3, WRITE | DENYOOM, (1, -1, 1), &["write", "set", "slow"], "set", "1.0.0", "Intersect multiple sets and store the resulting set in a key", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", sinterstore),
+    c("sunionstore", -3, WRITE | DENYOOM, (1, -1, 1), &["write", "set", "slow"], "set", "1.0.0", "Add multiple sets and store the resulting set in a key", "O(N) where N is the total number of elements in all given sets.", sunionstore),
+    c("sdiffstore", -3, WRITE | DENYOOM, (1, -1, 1), &["write", "set", "slow"], "set", "1.0.0", "Subtract multiple sets and store the resulting set in a key", "O(N) where N is the total number of elements in all given sets.", sdiffstore),
+    c("sintercard", -3, READONLY, (0, 0, 0), &["read", "set", "slow"], "set", "7.0.0", "Intersect multiple sets and return the cardinality of the result", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", sintercard),
+    c("sscan", -3, READONLY, (1, 1, 1), &["read", "set", "slow"], "set", "2.8.0", "Incrementally iterate Set elements", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", sscan),
+];
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,7 @@
 //! String commands: GET SET SETNX SETEX PSETEX MGET MSET MSETNX GETSET GETDEL
 //! GETEX APPEND STRLEN GETRANGE SETRANGE INCR DECR INCRBY DECRBY INCRBYFLOAT.
 
+use crate::cmd::spec::{acl::*, c, flag::*, Spec, K1, KALL, KPAIRS};
 use bytes::Bytes;
 use resp_codec::Frame;
 
@@ -479,3 +480,29 @@ pub fn incrbyfloat(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     ]]);
     Frame::Bulk(text)
 }
+
+/// The string commands' table rows (see [`super::spec`]).
+#[rustfmt::skip]
+pub const SPECS: &[Spec] = &[
+    c("get", 2, READONLY | FAST, K1, R_STR, "string", "1.0.0", "Returns the string value of a key.", "O(1)", get),
+    c("set", -3, WRITE | DENYOOM, K1, W_STR, "string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "O(1)", set),
+    c("setnx", 3, WRITE | DENYOOM | FAST, K1, WF_STR, "string", "1.0.0", "Set the string value of a key only when the key doesn't exist.", "O(1)", setnx),
+    c("setex", 4, WRITE | DENYOOM, K1, W_STR, "string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", "O(1)", setex),
+    c("psetex", 4, WRITE | DENYOOM, K1, W_STR, "string", "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", "O(1)", psetex),
+    c("mget", -2, READONLY | FAST, KALL, R_STR, "string", "1.0.0", "Atomically returns the string values of one or more keys.", "O(N) where N is the number of keys to retrieve.", mget),
+    c("mset", -3, WRITE | DENYOOM, KPAIRS, W_STR, "string", "1.0.1", "Atomically creates or modifies the string values of one or more keys.", "O(N) where N is the number of keys to set.", mset),
+    c("msetnx", -3, WRITE | DENYOOM, KPAIRS, W_STR, "string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", "O(N) where N is the number of keys to set.", msetnx),
+    c("getset", 3, WRITE | DENYOOM | FAST, K1, WF_STR, "string", "1.0.0", "Returns the previous string value of a key after setting it to a new value.", "O(1)", getset),
+    c("getdel", 2, WRITE | FAST, K1, WF_STR, "string", "6.2.0", "Returns the string value of a key after deleting the key.", "O(1)", getdel),
+    c("getex", -2, WRITE | FAST, K1, WF_STR, "string", "6.2.0", "Returns the string value of a key after setting its expiration time.", "O(1)", getex),
+    c("append", 3, WRITE | DENYOOM | FAST, K1, WF_STR, "string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", "O(1)", append),
+    c("strlen", 2, READONLY | FAST, K1, R_STR, "string", "2.2.0", "Returns the length of a string value.", "O(1)", strlen),
+    c("getrange", 4, READONLY, K1, &["read", "string", "slow"], "string", "2.4.0", "Returns a substring of the string stored at a key.", "O(N) where N is the length of the returned string.", getrange),
+    c("substr", 4, READONLY, K1, &["read", "string", "slow"], "string", "1.0.0", "Returns a substring from a string value.", "O(N) where N is the length of the returned string.", getrange),
+    c("setrange", 4, WRITE | DENYOOM, K1, W_STR, "string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", "O(1)", setrange),
+    c("incr", 2, WRITE | DENYOOM | FAST, K1, WF_STR, "string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "O(1)", incr),
+    c("decr", 2, WRITE | DENYOOM | FAST, K1, WF_STR, "string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "O(1)", decr),
+    c("incrby", 3, WRITE | DENYOOM | FAST, K1, WF_STR, "string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "O(1)", incrby),
+    c("decrby", 3, WRITE | DENYOOM | FAST, K1, WF_STR, "string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", "O(1)", decrby),
+    c("incrbyfloat", 3, WRITE | DENYOOM | FAST, K1, WF_STR, "string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "O(1)", incrbyfloat),
+];

@@ -7,6 +7,7 @@
 //! The blocking variants live in the server; they serve a client through
 //! [`pop_for_blocked`].
 
+use crate::cmd::spec::{c, flag::*, Spec};
 use bytes::Bytes;
 use indexmap::IndexMap;
 use resp_codec::Frame;
@@ -1368,6 +1369,43 @@ pub fn zscan(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
         Ok(scan_reply(next, items))
     })())
 }
+
+/// The sorted set commands' table rows (see [`super::spec`]).
+#[rustfmt::skip]
+pub const SPECS: &[Spec] = &[
+    c("zadd", -4, WRITE | DENYOOM | FAST, (1, 1, 1), &["write", "sortedset", "fast"], "sorted-set", "1.2.0", "Add one or more members to a sorted set, or update its score if it already exists", "O(log(N)) for each item added, where N is the number of elements in the sorted set.", zadd),
+    c("zrem", -3, WRITE | FAST, (1, 1, 1), &["write", "sortedset", "fast"], "sorted-set", "1.2.0", "Remove one or more members from a sorted set", "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.", zrem),
+    c("zscore", 3, READONLY | FAST, (1, 1, 1), &["read", "sortedset", "fast"], "sorted-set", "1.2.0", "Get the score associated with the given member in a sorted set", "O(1)", zscore),
+    c("zmscore", -3, READONLY | FAST, (1, 1, 1), &["read", "sortedset", "fast"], "sorted-set", "6.2.0", "Get the score associated with the given members in a sorted set", "O(N) where N is the number of members being requested.", zmscore),
+    c("zincrby", 4, WRITE | DENYOOM | FAST, (1, 1, 1), &["write", "sortedset", "fast"], "sorted-set", "1.2.0", "Increment the score of a member in a sorted set", "O(log(N)) where N is the number of elements in the sorted set.", zincrby),
+    c("zcard", 2, READONLY | FAST, (1, 1, 1), &["read", "sortedset", "fast"], "sorted-set", "1.2.0", "Get the number of members in a sorted set", "O(1)", zcard),
+    c("zcount", 4, READONLY | FAST, (1, 1, 1), &["read", "sortedset", "fast"], "sorted-set", "2.0.0", "Count the members in a sorted set with scores within the given values", "O(log(N)) with N being the number of elements in the sorted set.", zcount),
+    c("zlexcount", 4, READONLY | FAST, (1, 1, 1), &["read", "sortedset", "fast"], "sorted-set", "2.8.9", "Count the number of members in a sorted set between a given lexicographical range", "O(log(N)) with N being the number of elements in the sorted set.", zlexcount),
+    c("zrank", 3, READONLY | FAST, (1, 1, 1), &["read", "sortedset", "fast"], "sorted-set", "2.0.0", "Determine the index of a member in a sorted set", "O(log(N))", zrank),
+    c("zrevrank", 3, READONLY | FAST, (1, 1, 1), &["read", "sortedset", "fast"], "sorted-set", "2.0.0", "Determine the index of a member in a sorted set, with scores ordered from high to low", "O(log(N))", zrevrank),
+    c("zrange", -4, READONLY, (1, 1, 1), &["read", "sortedset", "slow"], "sorted-set", "1.2.0", "Return a range of members in a sorted set", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.", zrange),
+    c("zrangestore", -5, WRITE | DENYOOM, (1, 2, 1), &["write", "sortedset", "slow"], "sorted-set", "6.2.0", "Store a range of members from sorted set into another key", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.", zrangestore),
+    c("zrangebyscore", -4, READONLY, (1, 1, 1), &["read", "sortedset", "slow"], "sorted-set", "1.0.5", "Return a range of members in a sorted set, by score", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", zrangebyscore),
+    c("zrevrangebyscore", -4, READONLY, (1, 1, 1), &["read", "sortedset", "slow"], "sorted-set", "2.2.0", "Return a range of members in a sorted set, by score, with scores ordered from high to low", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", zrevrangebyscore),
+    c("zrangebylex", -4, READONLY, (1, 1, 1), &["read", "sortedset", "slow"], "sorted-set", "2.8.9", "Return a range of members in a sorted set, by lexicographical range", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", zrangebylex),
+    c("zrevrangebylex", -4, READONLY, (1, 1, 1), &["read", "sortedset", "slow"], "sorted-set", "2.8.9", "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).", zrevrangebylex),
+    c("zrevrange", -4, READONLY, (1, 1, 1), &["read", "sortedset", "slow"], "sorted-set", "1.2.0", "Return a range of members in a sorted set, by index, with scores ordered from high to low", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.", zrevrange),
+    c("zremrangebyrank", 4, WRITE, (1, 1, 1), &["write", "sortedset", "slow"], "sorted-set", "2.0.0", "Remove all members in a sorted set within the given indexes", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.", zremrangebyrank),
+    c("zremrangebyscore", 4, WRITE, (1, 1, 1), &["write", "sortedset", "slow"], "sorted-set", "1.2.0", "Remove all members in a sorted set within the given scores", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.", zremrangebyscore),
+    c("zremrangebylex", 4, WRITE, (1, 1, 1), &["write", "sortedset", "slow"], "sorted-set", "2.8.9", "Remove all members in a sorted set between the given lexicographical range", "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.", zremrangebylex),
+    c("zpopmin", -2, WRITE | FAST, (1, 1, 1), &["write", "sortedset", "fast"], "sorted-set", "5.0.0", "Remove and return members with the lowest scores in a sorted set", "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", zpopmin),
+    c("zpopmax", -2, WRITE | FAST, (1, 1, 1), &["write", "sortedset", "fast"], "sorted-set", "5.0.0", "Remove and return members with the highest scores in a sorted set", "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.", zpopmax),
+    c("zunionstore", -4, WRITE | DENYOOM, (1, 1, 1), &["write", "sortedset", "slow"], "sorted-set", "2.0.0", "Add multiple sorted sets and store the resulting sorted set in a new key", "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.", zunionstore),
+    c("zinterstore", -4, WRITE | DENYOOM, (1, 1, 1), &["write", "sortedset", "slow"], "sorted-set", "2.0.0", "Intersect multiple sorted sets and store the resulting sorted set in a new key", "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.", zinterstore),
+    c("zdiffstore", -4, WRITE | DENYOOM, (1, 1, 1), &["write", "sortedset", "slow"], "sorted-set", "6.2.0", "Subtract multiple sorted sets and store the resulting sorted set in a new key", "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.", zdiffstore),
+    c("zunion", -3, READONLY, (0, 0, 0), &["read", "sortedset", "slow"], "sorted-set", "6.2.0", "Add multiple sorted sets", "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.", zunion),
+    c("zinter", -3, READONLY, (0, 0, 0), &["read", "sortedset", "slow"], "sorted-set", "6.2.0", "Intersect multiple sorted sets", "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.", zinter),
+    c("zdiff", -3, READONLY, (0, 0, 0), &["read", "sortedset", "slow"], "sorted-set", "6.2.0", "Subtract multiple sorted sets", "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.", zdiff),
+    c("zintercard", -3, READONLY, (0, 0, 0), &["read", "sortedset", "slow"], "sorted-set", "7.0.0", "Intersect multiple sorted sets and return the cardinality of the result", "O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.", zintercard),
+    c("zrandmember", -2, READONLY, (1, 1, 1), &["read", "sortedset", "slow"], "sorted-set", "6.2.0", "Get one or multiple random elements from a sorted set", "O(N) where N is the number of elements returned", zrandmember),
+    c("zscan", -3, READONLY, (1, 1, 1), &["read", "sortedset", "slow"], "sorted-set", "2.8.0", "Incrementally iterate sorted sets elements and associated scores", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..", zscan),
+    c("zmpop", -4, WRITE, (0, 0, 0), &["write", "sortedset", "slow"], "sorted-set", "7.0.0", "Remove and return members with scores in a sorted set", "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", zmpop),
+];
 
 #[cfg(test)]
 mod tests {

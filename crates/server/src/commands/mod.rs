@@ -70,12 +70,38 @@ const GROUPS: &[&[CommandSpec]] = &[
     blocking::BLOCKING_COMMANDS,
 ];
 
+/// The keyspace crate's command rows as server specs, built once.
+fn keyspace_commands() -> &'static [CommandSpec] {
+    static SPECS: std::sync::OnceLock<Vec<CommandSpec>> = std::sync::OnceLock::new();
+    SPECS.get_or_init(|| {
+        keyspace::cmd::ALL_SPECS
+            .iter()
+            .flat_map(|g| g.iter())
+            .map(|k| CommandSpec {
+                name: k.name,
+                arity: k.arity,
+                flags: k.flags,
+                first_key: k.keys.0,
+                last_key: k.keys.1,
+                step: k.keys.2,
+                acl: k.acl,
+                group: k.group,
+                since: k.since,
+                summary: k.summary,
+                complexity: k.complexity,
+                exec: Exec::Keyspace(k.handler),
+            })
+            .collect()
+    })
+}
+
 impl Default for CommandTable {
     fn default() -> Self {
         let mut map = HashMap::default();
         let mut list = Vec::new();
         let mut full = HashMap::default();
-        for c in GROUPS.iter().flat_map(|g| g.iter()) {
+        let groups = std::iter::once(keyspace_commands()).chain(GROUPS.iter().copied());
+        for c in groups.flat_map(|g| g.iter()) {
             map.insert(c.name.as_bytes(), c);
             list.push(c);
             full.insert(c as *const CommandSpec as usize, c.name);
@@ -386,5 +412,39 @@ pub fn resolve_queued(server: &Server, args: &[Bytes]) -> Option<&'static Comman
             resolve_sub(spec, subs, args).ok().map(|(s, _)| s)
         }
         _ => Some(spec),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The keyspace's rows and the server's merge into one table with each
+    /// name once: a duplicate would silently replace a command.
+    #[test]
+    fn merged_table_has_each_name_once() {
+        let t = CommandTable::default();
+        let mut names: Vec<&str> = t.all().iter().map(|c| c.name).collect();
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n, "a command name appears twice");
+        assert!(n > 150, "only {n} commands");
+        assert!(matches!(
+            t.lookup(b"GET").map(|c| c.exec),
+            Some(Exec::Keyspace(_))
+        ));
+        assert!(matches!(
+            t.lookup(b"zmpop").map(|c| c.exec),
+            Some(Exec::Keyspace(_))
+        ));
+        assert!(matches!(
+            t.lookup(b"flushall").map(|c| c.exec),
+            Some(Exec::Server(_))
+        ));
+        let set = t
+            .lookup(b"set")
+            .map(|c| (c.arity, c.first_key, c.has(flag::WRITE)));
+        assert_eq!(set, Some((-3, 1, true)));
     }
 }
