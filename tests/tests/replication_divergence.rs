@@ -583,3 +583,62 @@ fn expired_while_down_are_deleted_on_replicas_replikv() {
 fn reference_expired_while_down_are_deleted_on_replicas_redis() {
     expired_while_down_are_deleted_on_replicas(Redis);
 }
+
+/// A writable replica expires the keys its own clients gave a TTL (its
+/// master will never send their DEL), keeps serving the master's expired
+/// keys as missing without deleting them, and a write to such a key
+/// replaces it without its old TTL, as Redis does.
+fn writable_replica_expiry(master_kind: ServerKind, replica_kind: ServerKind) {
+    let master = start(master_kind, &[]);
+    let replica = start_replica(replica_kind, &master, &[]);
+    wait_link_up(&replica);
+    let mut m = RawConn::connect(master.port());
+    let mut r = RawConn::connect(replica.port());
+    on(&mut m, &["SELECT", "5"]);
+    on(&mut r, &["SELECT", "5"]);
+    on(&mut m, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    on(&mut m, &["SET", "key1", "5", "PX", "10"]);
+    on(&mut m, &["SET", "key2", "5", "PX", "10"]);
+    let arrived = wait_until(EVENTUAL, || {
+        on(&mut r, &["DBSIZE"]) == Value::Int(2)
+            && on(&mut r, &["EXISTS", "key1", "key2"]) == Value::Int(0)
+    });
+    assert!(arrived, "the master's keys did not reach the replica");
+    on(&mut r, &["CONFIG", "SET", "replica-read-only", "no"]);
+    assert_eq!(on(&mut r, &["DBSIZE"]), Value::Int(2));
+    assert_eq!(on(&mut r, &["INCR", "key1"]), Value::Int(1));
+    assert_eq!(on(&mut r, &["TTL", "key1"]), Value::Int(-1));
+    assert_eq!(on(&mut r, &["GET", "key2"]), Value::Nil);
+    assert_eq!(on(&mut r, &["DBSIZE"]), Value::Int(2));
+    on(&mut r, &["DEL", "key1", "key2"]);
+
+    // The replica's own keys with a TTL go when it passes.
+    on(&mut r, &["SELECT", "6"]);
+    for k in ["own1", "own2", "own3"] {
+        on(&mut r, &["SET", k, "v", "PX", "300"]);
+    }
+    on(&mut r, &["SET", "kept", "v"]);
+    assert_eq!(on(&mut r, &["DBSIZE"]), Value::Int(4));
+    let expired = wait_until(EVENTUAL, || on(&mut r, &["DBSIZE"]) == Value::Int(1));
+    assert!(
+        expired,
+        "a writable replica kept its own expired keys: DBSIZE {}",
+        show_value(&on(&mut r, &["DBSIZE"]))
+    );
+    on(&mut m, &["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
+}
+
+#[test]
+fn writable_replica_expiry_replikv_of_redis() {
+    writable_replica_expiry(Redis, Replikv);
+}
+
+#[test]
+fn writable_replica_expiry_replikv_of_replikv() {
+    writable_replica_expiry(Replikv, Replikv);
+}
+
+#[test]
+fn reference_writable_replica_expiry_redis_only() {
+    writable_replica_expiry(Redis, Redis);
+}

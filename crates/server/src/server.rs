@@ -187,6 +187,13 @@ pub struct Server {
     pub prop: crate::propagate::Propagation,
     /// Reused buffer for the keyspace's modified-key log.
     modified_keys: Vec<(usize, Bytes)>,
+    /// Set while a writable replica runs a command of one of its own
+    /// clients (not its master's).
+    pub own_replica_write: bool,
+    /// Keys a writable replica's own clients gave an expiry: its master
+    /// will never send their DEL, so the replica expires them itself
+    /// (Redis's `slaveKeysWithExpire`).
+    pub replica_volatile: std::collections::HashSet<(usize, Bytes)>,
     /// Wakes the main loop (shutdown requests).
     pub wake_main: Rc<tokio::sync::Notify>,
 }
@@ -252,6 +259,8 @@ impl Server {
             patterns: HashMap::new(),
             prop: Default::default(),
             modified_keys: Vec::new(),
+            own_replica_write: false,
+            replica_volatile: Default::default(),
             wake_main: Rc::new(tokio::sync::Notify::new()),
             lazyfree: crate::lazyfree::LazyFreer::start(),
             config,
@@ -389,11 +398,61 @@ impl Server {
 
     /// One changed key: WATCH and blocked clients hear of it.
     fn key_changed(&mut self, db: usize, key: &Bytes) {
+        if self.own_replica_write
+            && self
+                .ks
+                .db(db)
+                .is_some_and(|d| d.expire_of(key) != keyspace::db::NO_EXPIRE)
+        {
+            self.replica_volatile.insert((db, key.clone()));
+        }
         if !self.watchers.is_empty() {
             self.touch(db, key);
         }
         if !self.blocking.is_empty() {
             self.blocking.signal(db, key);
+        }
+    }
+
+    /// Expires the keys a writable replica's own clients gave a TTL (see
+    /// [`Server::replica_volatile`]); forgets those that lost their TTL or
+    /// are gone, and everything once the node is no longer a replica. At
+    /// most `budget` keys are looked at per call.
+    pub fn expire_replica_own_keys(&mut self, now_ms: i64, budget: usize) {
+        if self.replica_volatile.is_empty() {
+            return;
+        }
+        if !self.repl.is_replica {
+            self.replica_volatile.clear();
+            return;
+        }
+        let mut forget = Vec::new();
+        let mut expired = Vec::new();
+        for (db, key) in self.replica_volatile.iter().take(budget) {
+            let at = self
+                .ks
+                .db(*db)
+                .filter(|d| d.get_raw(key).is_some())
+                .map_or(keyspace::db::NO_EXPIRE, |d| d.expire_of(key));
+            if at == keyspace::db::NO_EXPIRE {
+                forget.push((*db, key.clone()));
+            } else if keyspace::db::expired_at(at, now_ms) {
+                expired.push((*db, key.clone()));
+            }
+        }
+        for k in forget {
+            self.replica_volatile.remove(&k);
+        }
+        for (db, key) in expired {
+            self.replica_volatile.remove(&(db, key.clone()));
+            if let Some(d) = self.ks.db_mut(db) {
+                d.remove(&key);
+            }
+            self.ks.stats.expired_keys += 1;
+            self.key_changed(db, &key);
+            // Reaches the AOF; a replica's own writes go to no replica.
+            self.propagate(db, vec![Bytes::from_static(b"DEL"), key]);
+            self.flush_propagation();
         }
     }
 

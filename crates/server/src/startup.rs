@@ -287,6 +287,7 @@ async fn cron(server: Rc<RefCell<Server>>) {
             if s.ks.active_expire(now, 400) > 0 {
                 s.process_expired_alone();
             }
+            s.expire_replica_own_keys(now, 1000);
         }
         if s.config.bool("activerehashing") {
             // Finishes key-table resizes that writes alone would leave

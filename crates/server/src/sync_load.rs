@@ -172,6 +172,7 @@ pub fn done(s: &mut Server, now: u64) {
             }
             // Flushing old data: the file is loaded into an empty server.
             let old = s.ks.take_dbs();
+            s.replica_volatile.clear();
             free_old(s, old);
             s.saving.loading = true;
             match s.repl.server() {
@@ -205,6 +206,8 @@ fn fail(s: &mut Server, now: u64, why: &str) {
 fn install(s: &mut Server, dbs: Vec<keyspace::Db>, report: &LoadReport, now: u64) {
     let old = s.ks.take_dbs();
     s.ks.replace_dbs(dbs);
+    // The master's data replaces the replica's own keys.
+    s.replica_volatile.clear();
     // Freeing millions of old values is the freeing thread's work.
     free_old(s, old);
     s.ks.add_dirty(report.loaded.max(1));

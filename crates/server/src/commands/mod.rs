@@ -400,7 +400,9 @@ pub fn run(
         sess.db = call.db;
         sess.handle.db.set(call.db);
     }
+    server.own_replica_write = server.repl.is_replica && !sess.is_master;
     server.record(start_db, &call);
+    server.own_replica_write = false;
     reply
 }
 
