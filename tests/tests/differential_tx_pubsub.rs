@@ -603,12 +603,18 @@ fn watch_follows_the_keys_each_command_changed() {
         }
         d.cmd(c, &["WATCH", "k"]);
         d.cmd(other, touch);
-        d.cmd(c, &["MULTI"]);
-        d.cmd(c, &["ECHO", &label]);
-        d.cmd(c, &["EXEC"]);
-        d.cmd(other, &["FLUSHALL"]);
+        exec_then_flush(&mut d, c, other, &label);
     }
     d.finish();
+}
+
+/// Runs a one-command transaction labelled `label` on `c` (its EXEC reply
+/// says whether a watched key was touched), then empties the servers.
+fn exec_then_flush(d: &mut Duo, c: usize, other: usize, label: &str) {
+    d.cmd(c, &["MULTI"]);
+    d.cmd(c, &["ECHO", label]);
+    d.cmd(c, &["EXEC"]);
+    d.cmd(other, &["FLUSHALL"]);
 }
 
 /// A client served after blocking changes keys as the command it stands
@@ -629,10 +635,7 @@ fn watch_sees_keys_changed_by_served_blocked_clients() {
         d.cmd(c, &["WATCH", watched]);
         d.cmd(other, &["RPUSH", "k", "a", "b"]);
         d.read(blocked, "served");
-        d.cmd(c, &["MULTI"]);
-        d.cmd(c, &["ECHO", &label]);
-        d.cmd(c, &["EXEC"]);
-        d.cmd(other, &["FLUSHALL"]);
+        exec_then_flush(&mut d, c, other, &label);
     }
     d.finish();
 }

@@ -93,20 +93,26 @@ pub mod acl {
     pub const R_KS: &[&str] = &["keyspace", "read", "fast"];
 }
 
-/// One keyspace command.
+/// One command's table row: what COMMAND reports and dispatch checks.
+/// `E` is what runs it: a keyspace [`Handler`] here; the server's table
+/// uses the same row with its own executor type.
 #[derive(Debug, Clone, Copy)]
-pub struct Spec {
-    /// Lowercase name.
+pub struct Spec<E = Handler> {
+    /// Lowercase name (for a subcommand, just the subcommand's name).
     pub name: &'static str,
     /// Redis's arity: exact when positive, a minimum when negative.
     pub arity: i32,
     /// Flag bits from [`flag`].
     pub flags: u32,
-    /// Key positions.
-    pub keys: Keys,
+    /// Position of the first key (0: none).
+    pub first_key: i32,
+    /// Position of the last key (negative counts from the end).
+    pub last_key: i32,
+    /// Step between keys.
+    pub step: i32,
     /// ACL categories without the `@`.
     pub acl: &'static [&'static str],
-    /// The documentation group (`string`, `generic`...).
+    /// The documentation group (`string`, `generic`, `server`...).
     pub group: &'static str,
     /// The Redis version that introduced it.
     pub since: &'static str,
@@ -114,13 +120,64 @@ pub struct Spec {
     pub summary: &'static str,
     /// Time complexity as documented.
     pub complexity: &'static str,
-    /// The handler.
-    pub handler: Handler,
+    /// What runs it.
+    pub exec: E,
+}
+
+impl<E> Spec<E> {
+    /// Whether `argc` arguments (name included) satisfy the arity.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = i64::try_from(argc).unwrap_or(i64::MAX);
+        let arity = i64::from(self.arity);
+        if arity >= 0 {
+            argc == arity
+        } else {
+            argc >= -arity
+        }
+    }
+
+    /// Whether the flag is set.
+    pub fn has(&self, f: u32) -> bool {
+        self.flags & f != 0
+    }
+
+    /// Argument positions holding keys, for a call with `argc` arguments.
+    pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
+        let first = usize::try_from(self.first_key).unwrap_or(0);
+        let last = if self.last_key < 0 {
+            argc as i64 + i64::from(self.last_key)
+        } else {
+            i64::from(self.last_key)
+        };
+        let last = usize::try_from(last)
+            .unwrap_or(0)
+            .min(argc.saturating_sub(1));
+        let step = usize::try_from(self.step).unwrap_or(1).max(1);
+        (first..=last).step_by(step).filter(move |_| first > 0)
+    }
+
+    /// The same row run by `exec` instead.
+    pub fn with_exec<F>(&self, exec: F) -> Spec<F> {
+        Spec {
+            name: self.name,
+            arity: self.arity,
+            flags: self.flags,
+            first_key: self.first_key,
+            last_key: self.last_key,
+            step: self.step,
+            acl: self.acl,
+            group: self.group,
+            since: self.since,
+            summary: self.summary,
+            complexity: self.complexity,
+            exec,
+        }
+    }
 }
 
 /// A table row.
 #[allow(clippy::too_many_arguments)]
-pub const fn c(
+pub const fn c<E>(
     name: &'static str,
     arity: i32,
     flags: u32,
@@ -130,18 +187,20 @@ pub const fn c(
     since: &'static str,
     summary: &'static str,
     complexity: &'static str,
-    handler: Handler,
-) -> Spec {
+    exec: E,
+) -> Spec<E> {
     Spec {
         name,
         arity,
         flags,
-        keys,
+        first_key: keys.0,
+        last_key: keys.1,
+        step: keys.2,
         acl,
         group,
         since,
         summary,
         complexity,
-        handler,
+        exec,
     }
 }

@@ -77,20 +77,7 @@ fn keyspace_commands() -> &'static [CommandSpec] {
         keyspace::cmd::ALL_SPECS
             .iter()
             .flat_map(|g| g.iter())
-            .map(|k| CommandSpec {
-                name: k.name,
-                arity: k.arity,
-                flags: k.flags,
-                first_key: k.keys.0,
-                last_key: k.keys.1,
-                step: k.keys.2,
-                acl: k.acl,
-                group: k.group,
-                since: k.since,
-                summary: k.summary,
-                complexity: k.complexity,
-                exec: Exec::Keyspace(k.handler),
-            })
+            .map(|k| k.with_exec(Exec::Keyspace(k.exec)))
             .collect()
     })
 }

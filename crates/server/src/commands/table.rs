@@ -11,96 +11,11 @@ pub use keyspace::cmd::spec::flag;
 
 use flag::*;
 
-/// One command (or subcommand) in the table.
-#[derive(Debug, Clone, Copy)]
-pub struct CommandSpec {
-    /// Lowercase name (for a subcommand, just the subcommand's name).
-    pub name: &'static str,
-    /// Redis's arity: exact when positive, a minimum when negative.
-    pub arity: i32,
-    /// Flag bits from [`flag`].
-    pub flags: u32,
-    /// Position of the first key (0: none).
-    pub first_key: i32,
-    /// Position of the last key (negative counts from the end).
-    pub last_key: i32,
-    /// Step between keys.
-    pub step: i32,
-    /// ACL categories without the `@`.
-    pub acl: &'static [&'static str],
-    /// The documentation group (`string`, `generic`, `server`...).
-    pub group: &'static str,
-    /// The Redis version that introduced it.
-    pub since: &'static str,
-    /// One-line summary.
-    pub summary: &'static str,
-    /// Time complexity as documented.
-    pub complexity: &'static str,
-    /// What runs it.
-    pub exec: Exec,
-}
+/// One command (or subcommand) in the table: the keyspace's row type, run
+/// by an [`Exec`].
+pub type CommandSpec = keyspace::cmd::spec::Spec<Exec>;
 
-impl CommandSpec {
-    /// Whether `argc` arguments (name included) satisfy the arity.
-    pub fn arity_ok(&self, argc: usize) -> bool {
-        let argc = i64::try_from(argc).unwrap_or(i64::MAX);
-        let arity = i64::from(self.arity);
-        if arity >= 0 {
-            argc == arity
-        } else {
-            argc >= -arity
-        }
-    }
-
-    /// Whether the flag is set.
-    pub fn has(&self, f: u32) -> bool {
-        self.flags & f != 0
-    }
-
-    /// Argument positions holding keys, for a call with `argc` arguments.
-    pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
-        let first = usize::try_from(self.first_key).unwrap_or(0);
-        let last = if self.last_key < 0 {
-            argc as i64 + i64::from(self.last_key)
-        } else {
-            i64::from(self.last_key)
-        };
-        let last = usize::try_from(last)
-            .unwrap_or(0)
-            .min(argc.saturating_sub(1));
-        let step = usize::try_from(self.step).unwrap_or(1).max(1);
-        (first..=last).step_by(step).filter(move |_| first > 0)
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-const fn c(
-    name: &'static str,
-    arity: i32,
-    flags: u32,
-    keys: (i32, i32, i32),
-    acl: &'static [&'static str],
-    group: &'static str,
-    since: &'static str,
-    summary: &'static str,
-    complexity: &'static str,
-    exec: Exec,
-) -> CommandSpec {
-    CommandSpec {
-        name,
-        arity,
-        flags,
-        first_key: keys.0,
-        last_key: keys.1,
-        step: keys.2,
-        acl,
-        group,
-        since,
-        summary,
-        complexity,
-        exec,
-    }
-}
+use keyspace::cmd::spec::c;
 
 const fn ks(h: Handler) -> Exec {
     Exec::Keyspace(h)
