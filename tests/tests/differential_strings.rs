@@ -538,6 +538,50 @@ EXISTS ge
 SET ge v
 GETEX ge EX 100 GET
 
+# --- SETBIT / GETBIT ---
+FLUSHALL
+SETBIT bits 7 1
+GET bits
+GETBIT bits 7
+GETBIT bits 6
+GETBIT bits 100
+SETBIT bits 7 0
+SETBIT bits 7 0
+SETBIT bits 100 1
+STRLEN bits
+GETBIT bits 100
+OBJECT ENCODING bits
+SET small a
+SETBIT small 0 1
+GET small
+OBJECT ENCODING small
+SET num 12
+GETBIT num 2
+SETBIT num 15 1
+GET num
+SET big {X200}
+SETBIT big 1 0
+GETBIT big 1
+GET big
+SETBIT bits -1 1
+SETBIT bits abc 1
+SETBIT bits 4294967296 1
+SETBIT bits 4294967295 2
+SETBIT bits 0 01
+SETBIT bits 0 -0
+SETBIT bits 0 ""
+GETBIT bits -1
+GETBIT bits 4294967296
+GETBIT nokey 0
+LPUSH alist x
+SETBIT alist 0 1
+GETBIT alist 0
+SETBIT bits 0
+GETBIT bits
+SET ttlbits x EX 100
+SETBIT ttlbits 1 1
+[ttl]TTL ttlbits
+
 # --- APPEND / STRLEN / GETRANGE / SUBSTR / SETRANGE ---
 FLUSHALL
 APPEND ap hello

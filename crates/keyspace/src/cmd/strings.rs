@@ -412,6 +412,96 @@ pub fn setrange(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
     reply::count(new_len)
 }
 
+/// A bit offset as SETBIT and GETBIT take it: a non-negative integer
+/// whose byte fits in `proto-max-bulk-len`.
+fn bit_offset(ks: &Keyspace, raw: &[u8]) -> Result<u64, Frame> {
+    parse_i64(raw)
+        .and_then(|n| u64::try_from(n).ok())
+        .filter(|n| (n >> 3) < ks.config().max_string_len)
+        .ok_or_else(|| reply::err_static("ERR bit offset is not an integer or out of range"))
+}
+
+/// SETBIT key offset value: the one byte changes in place when the string
+/// already holds it, so a large bitmap is never copied for one bit.
+pub fn setbit(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    let offset = match bit_offset(ks, c.arg(2)) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    let on = match c.arg(3) {
+        b"1" => true,
+        b"0" => false,
+        _ => return reply::err_static("ERR bit is not an integer or out of range"),
+    };
+    let byte = usize::try_from(offset >> 3).unwrap_or(usize::MAX);
+    let mask = 1u8 << (7 - (offset & 7));
+    let flip = |b: &mut u8| {
+        let old = *b & mask != 0;
+        if on {
+            *b |= mask;
+        } else {
+            *b &= !mask;
+        }
+        old
+    };
+    let in_place = match ks.lookup_write(c.db, c.arg(1), c.now_ms) {
+        None => None,
+        Some(e) => match &mut e.value {
+            Value::Str(StrValue::Heap { data, raw }) if byte < data.len() => {
+                *raw = true;
+                data.get_mut(byte).map(flip)
+            }
+            Value::Str(_) => None,
+            _ => return reply::wrongtype(),
+        },
+    };
+    let old = match in_place {
+        Some(old) => {
+            ks.add_dirty(1);
+            ks.signal_modified(c.db, c.arg_bytes(1));
+            old
+        }
+        None => {
+            // Missing, too short, or held compactly: rebuilt once as a
+            // plain byte string, as Redis unshares it.
+            let (mut buf, ttl) = match write_str(ks, c, c.arg(1)) {
+                Found::WrongType(_) => return reply::wrongtype(),
+                Found::Missing => (Vec::new(), NO_EXPIRE),
+                Found::Str(s, ttl) => (s.to_bytes().to_vec(), ttl),
+            };
+            if buf.len() <= byte {
+                buf.resize(byte + 1, 0);
+            }
+            let old = buf.get_mut(byte).is_some_and(flip);
+            store(ks, c, 1, StrValue::modified(buf), ttl);
+            old
+        }
+    };
+    c.verbatim();
+    reply::int(i64::from(old))
+}
+
+/// GETBIT key offset
+pub fn getbit(ks: &mut Keyspace, c: &mut Call<'_>) -> Frame {
+    let offset = match bit_offset(ks, c.arg(2)) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    let byte = usize::try_from(offset >> 3).unwrap_or(usize::MAX);
+    let mask = 1u8 << (7 - (offset & 7));
+    match read_str(ks, c, c.arg(1)) {
+        Found::WrongType(_) => reply::wrongtype(),
+        Found::Missing => reply::int(0),
+        Found::Str(s, _) => {
+            let set = match s.as_slice() {
+                Some(b) => b.get(byte).is_some_and(|x| x & mask != 0),
+                None => s.to_bytes().get(byte).is_some_and(|x| x & mask != 0),
+            };
+            reply::int(i64::from(set))
+        }
+    }
+}
+
 fn incr_generic(ks: &mut Keyspace, c: &mut Call<'_>, by: i64) -> Frame {
     let (cur, ttl) = match write_str(ks, c, c.arg(1)) {
         Found::WrongType(_) => return reply::wrongtype(),
@@ -500,6 +590,8 @@ pub const SPECS: &[Spec] = &[
     c("getrange", 4, READONLY, K1, &["read", "string", "slow"], "string", "2.4.0", "Returns a substring of the string stored at a key.", "O(N) where N is the length of the returned string.", getrange),
     c("substr", 4, READONLY, K1, &["read", "string", "slow"], "string", "1.0.0", "Returns a substring from a string value.", "O(N) where N is the length of the returned string.", getrange),
     c("setrange", 4, WRITE | DENYOOM, K1, W_STR, "string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", "O(1)", setrange),
+    c("setbit", 4, WRITE | DENYOOM, K1, &["write", "bitmap", "slow"], "bitmap", "2.2.0", "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.", "O(1)", setbit),
+    c("getbit", 3, READONLY | FAST, K1, &["read", "bitmap", "fast"], "bitmap", "2.2.0", "Returns a bit value by offset.", "O(1)", getbit),
     c("incr", 2, WRITE | DENYOOM | FAST, K1, WF_STR, "string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "O(1)", incr),
     c("decr", 2, WRITE | DENYOOM | FAST, K1, WF_STR, "string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "O(1)", decr),
     c("incrby", 3, WRITE | DENYOOM | FAST, K1, WF_STR, "string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "O(1)", incrby),
