@@ -39,16 +39,6 @@ fn get_in(port: u16, db: &str, key: &str) -> Value {
     on(&mut c, &["GET", key])
 }
 
-fn assert_kill_one(port: u16, kind: &str) {
-    let reply = cmd(port, &["CLIENT", "KILL", "TYPE", kind]);
-    assert_eq!(
-        reply,
-        Value::Int(1),
-        "CLIENT KILL TYPE {kind} on port {port}: {}",
-        show_value(&reply)
-    );
-}
-
 fn wait_partial(master: &Server, replica: &Server, partial_before: i64) {
     let ok = wait_until(EVENTUAL, || {
         sync_stats(master.port()).partial_ok > partial_before
@@ -79,7 +69,7 @@ fn selected_db_survives_partial_resync(master_kind: ServerKind, replica_kind: Se
         .enumerate()
     {
         let partial = sync_stats(master.port()).partial_ok;
-        assert_kill_one(port, kind);
+        kill_one_client_of_type(port, kind);
         wait_partial(&master, &replica, partial);
         let key = format!("after-{round}");
         assert_ok(&on(&mut w, &["SET", &key, "2"]), "SET");
@@ -137,7 +127,7 @@ fn selected_db_survives_in_chain(master_kind: ServerKind, chain_kind: ServerKind
     assert_ok(&on(&mut w, &["SET", "k1", "v"]), "SET");
     wait_in_sync(&master, &[&middle, &leaf]);
     let partial = sync_stats(middle.port()).partial_ok;
-    assert_kill_one(leaf.port(), "master");
+    kill_one_client_of_type(leaf.port(), "master");
     wait_partial(&middle, &leaf, partial);
     assert_ok(&on(&mut w, &["SET", "k2", "v"]), "SET");
     wait_in_sync(&master, &[&middle, &leaf]);
@@ -212,7 +202,7 @@ fn master_client_exists_after_sync(master_kind: ServerKind, replica_kind: Server
         "CLIENT LIST TYPE master on the replica: {list:?}"
     );
     let partial = sync_stats(master.port()).partial_ok;
-    assert_kill_one(replica.port(), "master");
+    kill_one_client_of_type(replica.port(), "master");
     wait_partial(&master, &replica, partial);
     // The old form, by address, drops the link too.
     let partial = sync_stats(master.port()).partial_ok;

@@ -10,23 +10,12 @@
 
 mod repl_common;
 
-use redis::Value;
 use repl_common::*;
-use replikv_tests::{show_value, wait_until, Server, ServerKind};
+use replikv_tests::{wait_until, Server, ServerKind};
 
 use ServerKind::{Redis, Replikv};
 
 /// `CLIENT KILL TYPE <kind>` on `port`; asserts one client was killed.
-fn client_kill_type(port: u16, kind: &str) {
-    let reply = cmd(port, &["CLIENT", "KILL", "TYPE", kind]);
-    assert_eq!(
-        reply,
-        Value::Int(1),
-        "CLIENT KILL TYPE {kind} on port {port}: {}",
-        show_value(&reply)
-    );
-}
-
 /// Waits until the master counted `n` more partial resyncs than `before`,
 /// then checks it did no full sync meanwhile.
 fn expect_partial_resyncs(master: &Server, replica: &Server, before: SyncStats, n: i64) {
@@ -73,13 +62,13 @@ fn full_sync_stream_and_partial_resyncs(master_kind: ServerKind, replica_kind: S
 
     // The link cut by the replica: partial resync, with the writes made
     // while it was reconnecting.
-    client_kill_type(replica.port(), "master");
+    kill_one_client_of_type(replica.port(), "master");
     random_writes(master.port(), 2, 300);
     expect_partial_resyncs(&master, &replica, before, 1);
     assert_same_data(&master, &replica);
 
     // The link cut by the master.
-    client_kill_type(master.port(), "replica");
+    kill_one_client_of_type(master.port(), "replica");
     random_writes(master.port(), 3, 300);
     expect_partial_resyncs(&master, &replica, before, 2);
     assert_same_data(&master, &replica);

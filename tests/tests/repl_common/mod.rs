@@ -789,3 +789,14 @@ pub fn write_volume(port: u16, prefix: &str, count: usize, value_len: usize) {
         );
     }
 }
+
+/// `CLIENT KILL TYPE kind` on `port`, which must drop exactly one client.
+pub fn kill_one_client_of_type(port: u16, kind: &str) {
+    let reply = cmd(port, &["CLIENT", "KILL", "TYPE", kind]);
+    assert_eq!(
+        reply,
+        Value::Int(1),
+        "CLIENT KILL TYPE {kind} on port {port}: {}",
+        show_value(&reply)
+    );
+}
