@@ -135,14 +135,7 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
                                 // later requests wait in the buffer.
                                 break;
                             }
-                            if sess.skip_reply {
-                                sess.skip_reply = false;
-                            } else {
-                                reply.encode(sess.proto, &mut wbuf);
-                            }
-                            for extra in sess.extra_replies.drain(..) {
-                                extra.encode(sess.proto, &mut wbuf);
-                            }
+                            write_reply(&mut sess, &reply, &mut wbuf);
                             if sess.authenticated != was_authed {
                                 decoder.set_authenticated(sess.authenticated);
                             }
@@ -248,13 +241,11 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
                 if let Frame::Error(msg) = &reply {
                     s.stats.count_error(msg);
                 }
-                if sess.blocked.is_none() && !sess.skip_reply {
-                    reply.encode(sess.proto, &mut wbuf);
+                if sess.blocked.is_some() {
+                    // Blocked again: its reply comes when it unblocks.
+                    sess.skip_reply = true;
                 }
-                sess.skip_reply = false;
-                for extra in sess.extra_replies.drain(..) {
-                    extra.encode(sess.proto, &mut wbuf);
-                }
+                write_reply(&mut sess, &reply, &mut wbuf);
                 continue;
             }
             reply.encode(sess.proto, &mut wbuf);
@@ -276,6 +267,42 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
         crate::repl::replica_gone(&mut s, handle.id);
     }
     s.unregister_client(handle.id);
+}
+
+/// Appends a request's reply (unless it asked for none) and any extra
+/// replies it produced.
+fn write_reply(sess: &mut Session, reply: &Frame, wbuf: &mut BytesMut) {
+    if sess.skip_reply {
+        sess.skip_reply = false;
+    } else {
+        reply.encode(sess.proto, wbuf);
+    }
+    for extra in sess.extra_replies.drain(..) {
+        extra.encode(sess.proto, wbuf);
+    }
+}
+
+/// Sleeps up to `ms` while a client waits, waking early on `also`, on the
+/// client's own wake-up or on input from it; false once it hung up.
+async fn nap(
+    handle: &crate::session::ClientHandle,
+    peer: &mut Peer<'_>,
+    limit: usize,
+    also: Option<&tokio::sync::Notify>,
+    ms: u64,
+) -> bool {
+    let also = async {
+        match also {
+            Some(n) => n.notified().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = also => true,
+        _ = tokio::time::sleep(std::time::Duration::from_millis(ms)) => true,
+        _ = handle.wake.notified() => true,
+        open = peer.readable(limit) => open,
+    }
 }
 
 /// A blocked client's socket, still read while it waits: Redis keeps
@@ -320,14 +347,9 @@ async fn wait_unblocked(
             let Some(until) = until.filter(|u| *u > now) else {
                 return Some(Frame::Null);
             };
-            let nap = (until - now).clamp(1, 100) as u64;
-            tokio::select! {
-                _ = unpaused.notified() => {}
-                _ = tokio::time::sleep(std::time::Duration::from_millis(nap)) => {}
-                _ = handle.wake.notified() => {}
-                open = peer.readable(limit) => if !open {
-                    return None;
-                },
+            let ms = (until - now).clamp(1, 100) as u64;
+            if !nap(handle, &mut peer, limit, Some(&unpaused), ms).await {
+                return None;
             }
             if handle.killed.get() {
                 return None;
@@ -345,12 +367,8 @@ async fn wait_unblocked(
                     crate::commands::blocking::timeout_reply(&op)
                 }));
             }
-            let nap = deadline_ms.map_or(1000, |d| (d - now).clamp(1, 1000)) as u64;
-            let open = tokio::select! {
-                _ = tokio::time::sleep(std::time::Duration::from_millis(nap)) => true,
-                _ = handle.wake.notified() => true,
-                open = peer.readable(limit) => open,
-            };
+            let ms = deadline_ms.map_or(1000, |d| (d - now).clamp(1, 1000)) as u64;
+            let open = nap(handle, &mut peer, limit, None, ms).await;
             if !open && handle.unblocked.borrow().is_none() {
                 server.borrow_mut().blocking.unblock(handle.id);
                 return None;
@@ -381,14 +399,9 @@ async fn wait_unblocked(
                 if acked >= numreplicas || deadline_ms.is_some_and(|d| now >= d) {
                     return Some(Frame::Integer(acked));
                 }
-                let nap = deadline_ms.map_or(100, |d| (d - now).clamp(1, 100)) as u64;
-                tokio::select! {
-                    _ = acks.notified() => {}
-                    _ = tokio::time::sleep(std::time::Duration::from_millis(nap)) => {}
-                    _ = handle.wake.notified() => {}
-                    open = peer.readable(limit) => if !open {
-                        return None;
-                    },
+                let ms = deadline_ms.map_or(100, |d| (d - now).clamp(1, 100)) as u64;
+                if !nap(handle, &mut peer, limit, Some(&acks), ms).await {
+                    return None;
                 }
                 if handle.killed.get() {
                     return None;
