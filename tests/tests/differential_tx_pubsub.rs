@@ -640,6 +640,28 @@ fn watch_sees_keys_changed_by_served_blocked_clients() {
     d.finish();
 }
 
+/// CLIENT PAUSE WRITE holds writes back (reads go on) until UNPAUSE; ALL
+/// holds every command until it runs out; held requests then run.
+#[test]
+fn client_pause_holds_requests_until_unpause() {
+    let mut d = Duo::new();
+    let c = d.open();
+    let writer = d.open();
+    d.cmd(c, &["CLIENT", "PAUSE", "100000", "WRITE"]);
+    d.send(writer, &["SET", "held", "1"]);
+    d.cmd(c, &["GET", "held"]);
+    d.cmd(c, &["CLIENT", "UNPAUSE"]);
+    d.read(writer, "SET after UNPAUSE");
+    d.cmd(c, &["GET", "held"]);
+    // ALL holds everything, UNPAUSE included: the pause runs out.
+    d.cmd(c, &["CLIENT", "PAUSE", "300", "ALL"]);
+    d.send(writer, &["GET", "held"]);
+    d.send(c, &["CLIENT", "UNPAUSE"]);
+    d.read(writer, "GET after the pause");
+    d.read(c, "UNPAUSE after the pause");
+    d.finish();
+}
+
 #[test]
 fn watch_own_write_and_unwatch_and_discard() {
     let mut d = Duo::new();

@@ -568,8 +568,7 @@ impl Server {
     }
 
     /// Whether a request from `sess` must wait for a CLIENT PAUSE to end.
-    /// Replicas and the master link are never paused, nor is CLIENT itself
-    /// (so UNPAUSE can get through).
+    /// Replicas and the master link are never paused.
     pub fn paused_for(&self, sess: &crate::session::Session, args: &[Bytes], now_ms: i64) -> bool {
         let Some(p) = self.pause else {
             return false;
@@ -584,7 +583,9 @@ impl Server {
             return false;
         };
         use crate::commands::table::flag;
-        spec.name != "client" && (p.all || spec.has(flag::WRITE) || spec.has(flag::MAY_REPLICATE))
+        // ALL holds every command, CLIENT UNPAUSE included, as Redis 7.0
+        // does; WRITE only those that may change data.
+        p.all || spec.has(flag::WRITE) || spec.has(flag::MAY_REPLICATE)
     }
 
     /// Seconds since start.
