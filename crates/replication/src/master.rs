@@ -455,7 +455,7 @@ pub struct Master {
     no_replicas_since_ms: u64,
     cron_due_ms: u64,
     cron_loops: u64,
-    last_now_ms: u64,
+
     stats: SyncStats,
     actions: VecDeque<Action>,
     logs: VecDeque<(Level, String)>,
@@ -499,7 +499,6 @@ impl Master {
             no_replicas_since_ms: now_ms,
             cron_due_ms: 0,
             cron_loops: 0,
-            last_now_ms: now_ms,
             stats: SyncStats::default(),
             actions: VecDeque::new(),
             logs: VecDeque::new(),
@@ -712,8 +711,8 @@ impl Master {
     /// The peer IP of connection `id`, used to name it in logs and INFO
     /// when it does not announce one (without it Redis names it
     /// `client id #<id>`).
-    pub fn set_peer_ip(&mut self, id: ReplicaId, ip: &str) {
-        let now = self.last_now_ms;
+    pub fn set_peer_ip(&mut self, id: ReplicaId, now_ms: u64, ip: &str) {
+        let now = now_ms;
         self.conns
             .entry(id)
             .or_insert_with(|| Conn::new(now))
@@ -730,7 +729,6 @@ impl Master {
         now_ms: u64,
         args: &[Bytes],
     ) -> Result<(), MasterError> {
-        self.last_now_ms = now_ms;
         let name = args.first().ok_or(MasterError::EmptyCommand)?;
         let which = if eq_ic(name, "replconf") {
             0
@@ -771,7 +769,6 @@ impl Master {
     /// A bare newline from connection `id`: replicas send them while
     /// loading, and it counts as an ACK for the timeout.
     pub fn handle_replica_newline(&mut self, id: ReplicaId, now_ms: u64) {
-        self.last_now_ms = now_ms;
         if let Some(c) = self.conns.get_mut(&id) {
             c.last_interaction_ms = now_ms;
             if c.state.is_some() {
@@ -782,7 +779,6 @@ impl Master {
 
     /// Connection `id` was closed by the peer or failed.
     pub fn handle_disconnected(&mut self, id: ReplicaId, now_ms: u64) {
-        self.last_now_ms = now_ms;
         self.remove_conn(id, now_ms);
     }
 
@@ -793,7 +789,6 @@ impl Master {
     /// and what was handed over since this report) and the diskless
     /// transfer timeout.
     pub fn handle_replica_pending(&mut self, id: ReplicaId, now_ms: u64, pending: u64) {
-        self.last_now_ms = now_ms;
         let diskless = self.snapshot.as_ref().is_some_and(|s| s.diskless);
         let Some(c) = self.conns.get_mut(&id) else {
             return;
@@ -808,9 +803,9 @@ impl Master {
         }
     }
 
-    /// Next bytes of snapshot `snapshot` (an opaque RDB stream).
-    pub fn handle_snapshot_chunk(&mut self, snapshot: SnapshotId, now_ms: u64, bytes: Bytes) {
-        self.last_now_ms = now_ms;
+    /// Next bytes of snapshot `snapshot` (an opaque RDB stream). Takes
+    /// `now` like every entry point, though nothing here depends on time.
+    pub fn handle_snapshot_chunk(&mut self, snapshot: SnapshotId, _now_ms: u64, bytes: Bytes) {
         let Some(snap) = self.snapshot.as_mut().filter(|s| s.id == snapshot) else {
             return;
         };
@@ -831,7 +826,6 @@ impl Master {
         now_ms: u64,
         result: Result<(), String>,
     ) {
-        self.last_now_ms = now_ms;
         let Some(snap) = self.snapshot.take_if(|s| s.id == snapshot) else {
             return;
         };
@@ -884,7 +878,6 @@ impl Master {
     /// fully handed to replica `id`'s socket: the replica goes online and
     /// gets the stream buffered meanwhile.
     pub fn handle_snapshot_sent(&mut self, id: ReplicaId, now_ms: u64) {
-        self.last_now_ms = now_ms;
         if self.replica_state(id) != Some(ReplicaState::SendBulk) {
             return;
         }
@@ -898,7 +891,6 @@ impl Master {
     /// Another background process (a user BGSAVE, an AOF rewrite) started
     /// or stopped; replication snapshots wait while one runs.
     pub fn set_other_child_active(&mut self, now_ms: u64, active: bool) {
-        self.last_now_ms = now_ms;
         self.other_child_active = active;
         if !active {
             self.start_pending_snapshot(now_ms);
@@ -910,15 +902,15 @@ impl Master {
     /// every replica that takes the stream. Without a backlog (no replica
     /// ever attached) nothing is recorded and the offset does not move, as
     /// in Redis.
-    pub fn feed(&mut self, data: &[u8]) {
+    pub fn feed(&mut self, now_ms: u64, data: &[u8]) {
         if !data.is_empty() && self.backlog.is_some() {
-            self.feed_bytes(Bytes::copy_from_slice(data));
+            self.feed_bytes(now_ms, Bytes::copy_from_slice(data));
         }
     }
 
     /// [`Master::feed`] for bytes the caller already owns: the replicas'
     /// streams share them instead of copying.
-    pub fn feed_bytes(&mut self, bytes: Bytes) {
+    pub fn feed_bytes(&mut self, now_ms: u64, bytes: Bytes) {
         if bytes.is_empty() {
             return;
         }
@@ -927,7 +919,7 @@ impl Master {
         };
         backlog.append(&bytes);
         self.master_repl_offset = backlog.master_offset();
-        let now = self.last_now_ms;
+        let now = now_ms;
         for id in self.slaves.clone() {
             let Some(c) = self.conns.get_mut(&id) else {
                 continue;
@@ -949,9 +941,9 @@ impl Master {
     /// `REPLCONF GETACK *` (Redis groups these per event-loop iteration;
     /// call it once per iteration that has WAITing clients). Ignored on a
     /// replica, whose stream is its master's.
-    pub fn send_getack(&mut self) {
+    pub fn send_getack(&mut self, now_ms: u64) {
         if !self.node_is_replica {
-            self.feed(GETACK);
+            self.feed(now_ms, GETACK);
         }
     }
 
@@ -959,9 +951,8 @@ impl Master {
     /// stream, full syncs, new IDs, role and link changes); other actions
     /// are ignored, so every [`replica::Action`] can be passed through.
     pub fn handle_upstream(&mut self, now_ms: u64, action: &replica::Action) {
-        self.last_now_ms = now_ms;
         match action {
-            replica::Action::Forward(bytes) => self.feed(bytes),
+            replica::Action::Forward(bytes) => self.feed(now_ms, bytes),
             replica::Action::DiscardHistory => {
                 self.disconnect_replicas(now_ms);
                 self.backlog = None;
@@ -1004,14 +995,13 @@ impl Master {
     /// `repl-ping-replica-period` runs, newlines to replicas waiting for a
     /// snapshot, replica timeouts, backlog TTL, delayed diskless snapshots.
     pub fn handle_timeout(&mut self, now_ms: u64) {
-        self.last_now_ms = now_ms;
         if now_ms < self.cron_due_ms {
             return;
         }
         self.cron_due_ms = now_ms.saturating_add(1000);
         let period = self.config.ping_replica_period_secs.max(1);
         if self.cron_loops % period == 0 && !self.slaves.is_empty() && !self.node_is_replica {
-            self.feed(PING);
+            self.feed(now_ms, PING);
         }
         let socket_snapshot = self.snapshot.as_ref().is_some_and(|s| s.diskless);
         for id in self.slaves.clone() {

@@ -506,7 +506,7 @@ impl Server {
             }
         }
         if to.repl {
-            self.repl.node.master.feed_bytes(bytes);
+            self.repl.node.master.feed_bytes(unix_ms() as u64, bytes);
         }
         to.repl
     }

@@ -636,7 +636,7 @@ async fn wait_for_lagging_replicas(server: &Rc<RefCell<Server>>) {
             until_ms: deadline,
             all: false,
         });
-        s.repl.node.master.send_getack();
+        s.repl.node.master.send_getack(unix_ms() as u64);
         crate::repl::drive(&mut s);
         deadline
     };

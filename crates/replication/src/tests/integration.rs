@@ -263,7 +263,7 @@ fn getack_and_acks() {
     sim.run();
     let off = sim.nodes[a].repl.master.master_offset();
     assert_eq!(sim.nodes[a].repl.master.wait_target(off), 0);
-    sim.nodes[a].repl.master.send_getack();
+    sim.nodes[a].repl.master.send_getack(sim.now);
     sim.drain(a);
     sim.run();
     // The ACK answering GETACK excludes the GETACK itself.

@@ -118,7 +118,7 @@ impl M {
 
     /// A replica that announces port 6380+n and capabilities.
     fn hello(&mut self, id: ReplicaId, port: u16, eof: bool) {
-        self.m.set_peer_ip(id, "127.0.0.1");
+        self.m.set_peer_ip(id, self.now, "127.0.0.1");
         self.c(id, &["REPLCONF", "listening-port", &port.to_string()]);
         if eof {
             self.c(id, &["REPLCONF", "capa", "eof", "capa", "psync2"]);
@@ -135,7 +135,7 @@ impl M {
     }
 
     fn feed(&mut self, data: &[u8]) {
-        self.m.feed(data);
+        self.m.feed(self.now, data);
         self.pump();
     }
 }
@@ -261,7 +261,7 @@ fn replconf_replies() {
 #[test]
 fn sync_argument_errors() {
     let mut m = M::new(diskless());
-    m.m.set_peer_ip(R1, "127.0.0.1");
+    m.m.set_peer_ip(R1, m.now, "127.0.0.1");
     m.c(R1, &["PSYNC", "?"]);
     assert_eq!(
         m.take_str(R1),
@@ -495,7 +495,7 @@ fn partial_resync_decisions_and_stats() {
     ));
     assert_eq!(m.m.replica_state(R2), Some(ReplicaState::Online));
     // Without psync2: bare +CONTINUE; caught up: no backlog bytes.
-    m.m.set_peer_ip(R3, "::1");
+    m.m.set_peer_ip(R3, m.now, "::1");
     m.c(R3, &["REPLCONF", "listening-port", "7000"]);
     m.take(R3);
     m.c(R3, &["PSYNC", &id.to_uppercase(), "15"]);
@@ -505,7 +505,7 @@ fn partial_resync_decisions_and_stats() {
          backlog starting from offset 15."
     ));
     let mut other = M::new(diskless());
-    other.m.set_peer_ip(R1, "10.1.1.1");
+    other.m.set_peer_ip(R1, other.now, "10.1.1.1");
     let bogus = "f".repeat(40);
     let before = other.m.ids();
     other.c(R1, &["PSYNC", &bogus, "5"]);
@@ -576,7 +576,7 @@ fn ping_period_and_timeouts() {
 #[test]
 fn sync_replica_is_pre_psync() {
     let mut m = M::new(diskless());
-    m.m.set_peer_ip(R1, "127.0.0.1");
+    m.m.set_peer_ip(R1, m.now, "127.0.0.1");
     m.c(R1, &["SYNC"]);
     // No capa eof: disk target even with diskless sync on; no +FULLRESYNC.
     assert!(m.has("Starting BGSAVE for SYNC with target: disk"));
@@ -599,7 +599,7 @@ fn backlog_ttl() {
         backlog_ttl_secs: 10,
         ..diskless()
     });
-    m.m.set_peer_ip(R1, "127.0.0.1");
+    m.m.set_peer_ip(R1, m.now, "127.0.0.1");
     m.c(R1, &["PSYNC", "?", "-1"]);
     let id = m.m.ids();
     m.m.handle_disconnected(R1, m.now);
@@ -719,7 +719,7 @@ fn replica_node_refuses_sync_without_link() {
             link_up: false,
         },
     );
-    m.m.set_peer_ip(R1, "127.0.0.1");
+    m.m.set_peer_ip(R1, m.now, "127.0.0.1");
     m.c(R1, &["PSYNC", "?", "-1"]);
     assert_eq!(
         m.take_str(R1),
@@ -738,7 +738,7 @@ fn replica_node_refuses_sync_without_link() {
     m.m.handle_snapshot_end(sid, m.now, Ok(()));
     m.c(R1, &["REPLCONF", "ACK", "0"]);
     let off = m.m.master_offset();
-    m.m.send_getack();
+    m.m.send_getack(m.now);
     for _ in 0..30 {
         m.tick(1000);
     }
@@ -754,7 +754,7 @@ fn replica_node_refuses_sync_without_link() {
     );
     m.pump();
     assert_eq!(m.force_selects, before + 1);
-    m.m.send_getack();
+    m.m.send_getack(m.now);
     assert_eq!(m.m.master_offset(), off + 37);
 }
 
@@ -832,7 +832,7 @@ fn other_child_delays_snapshot() {
 #[test]
 fn psync_without_backlog() {
     let mut m = M::new(diskless());
-    m.m.set_peer_ip(R1, "127.0.0.1");
+    m.m.set_peer_ip(R1, m.now, "127.0.0.1");
     m.c(R1, &["REPLCONF", "listening-port", "6380"]);
     let id = m.m.ids().replid().to_string();
     m.c(R1, &["PSYNC", &id, "100"]);

@@ -175,7 +175,7 @@ proptest! {
             let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a)).collect();
             let _ = m.handle_command(ReplicaId(*who), now, &args);
             if let Some(f) = feeds.get(i % feeds.len().max(1)) {
-                m.feed(f);
+                m.feed(now, f);
             }
             m.handle_replica_pending(ReplicaId(*who), now, (i as u64) * 1_000_000);
             now += 700;

@@ -247,6 +247,7 @@ impl Sim {
 
     /// A client write on node `n`.
     pub fn write(&mut self, n: usize, args: &[&str]) {
+        let now_ms = self.now;
         let node = &mut self.nodes[n];
         apply_to(
             &mut node.data,
@@ -260,12 +261,13 @@ impl Sim {
             bytes.extend(cmd(&["SELECT", "0"]));
         }
         bytes.extend(cmd(args));
-        node.repl.master.feed(&bytes);
+        node.repl.master.feed(now_ms, &bytes);
         self.drain(n);
     }
 
     /// A transaction on node `n`, propagated as MULTI ... EXEC in one batch.
     pub fn write_multi(&mut self, n: usize, cmds: &[&[&str]]) {
+        let now_ms = self.now;
         let node = &mut self.nodes[n];
         let mut bytes = Vec::new();
         if std::mem::take(&mut node.select_pending) {
@@ -282,7 +284,7 @@ impl Sim {
             bytes.extend(cmd(c));
         }
         bytes.extend(cmd(&["EXEC"]));
-        node.repl.master.feed(&bytes);
+        node.repl.master.feed(now_ms, &bytes);
         self.drain(n);
     }
 
@@ -600,7 +602,7 @@ impl Sim {
                 let l = self.links.len() - 1;
                 self.nodes[n].master_link = Some(l);
                 if established {
-                    self.nodes[m].repl.master.set_peer_ip(rid, "127.0.0.1");
+                    self.nodes[m].repl.master.set_peer_ip(rid, now, "127.0.0.1");
                     self.nodes[n].repl.replica.handle_connected(now).unwrap();
                 }
             }

@@ -81,10 +81,11 @@ pub fn replication_command(s: &mut Server, sess: &mut Session, c: &mut Call<'_>)
     repl::flush_stream(s);
     let now = unix_ms() as u64;
     let id = ReplicaId(sess.handle.id);
-    s.repl
-        .node
-        .master
-        .set_peer_ip(id, &sess.handle.addr.ip().to_string());
+    s.repl.node.master.set_peer_ip(
+        id,
+        crate::server::unix_ms() as u64,
+        &sess.handle.addr.ip().to_string(),
+    );
     let is_ack =
         c.arg(0).eq_ignore_ascii_case(b"replconf") && c.arg(1).eq_ignore_ascii_case(b"ack");
     if let Err(e) = s.repl.node.master.handle_command(id, now, c.args) {
@@ -166,7 +167,10 @@ pub fn wait(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
     if acked >= numreplicas || sess.multi_exec {
         return reply::int(acked);
     }
-    s.repl.node.master.send_getack();
+    s.repl
+        .node
+        .master
+        .send_getack(crate::server::unix_ms() as u64);
     repl::drive(s);
     sess.blocked = Some(crate::session::Blocked::Wait {
         offset: target,
