@@ -248,7 +248,7 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
                 write_reply(&mut sess, &reply, &mut wbuf);
                 continue;
             }
-            reply.encode(sess.proto, &mut wbuf);
+            reply.encode(sess.proto(), &mut wbuf);
         }
     }
     let _ = stream.shutdown().await;
@@ -272,13 +272,14 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
 /// Appends a request's reply (unless it asked for none) and any extra
 /// replies it produced.
 fn write_reply(sess: &mut Session, reply: &Frame, wbuf: &mut BytesMut) {
+    let proto = sess.proto();
     if sess.skip_reply {
         sess.skip_reply = false;
     } else {
-        reply.encode(sess.proto, wbuf);
+        reply.encode(proto, wbuf);
     }
     for extra in sess.extra_replies.drain(..) {
-        extra.encode(sess.proto, wbuf);
+        extra.encode(proto, wbuf);
     }
 }
 

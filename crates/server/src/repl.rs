@@ -210,7 +210,7 @@ impl Repl {
     pub fn master_db(&self) -> usize {
         self.master_session
             .as_ref()
-            .map_or(self.master_db, |s| s.db)
+            .map_or(self.master_db, |s| s.db())
     }
 
     /// Sets the database the master's stream continues in (from a dump
@@ -680,8 +680,7 @@ pub fn continue_in_db(s: &mut Server, repl_stream_db: Option<i64>) {
         .unwrap_or(0);
     s.repl.master_db = db;
     if let Some(sess) = s.repl.master_session.as_mut() {
-        sess.db = db;
-        sess.handle.db.set(db);
+        sess.set_db(db);
         sess.multi = None;
     }
 }
@@ -718,8 +717,7 @@ fn new_master_session(s: &mut Server) -> Session {
     h.kind.set(ClientKind::Master);
     let mut sess = Session::new(h, true);
     sess.is_master = true;
-    sess.db = s.repl.master_db;
-    sess.handle.db.set(sess.db);
+    sess.set_db(s.repl.master_db);
     sess
 }
 
@@ -728,7 +726,7 @@ fn new_master_session(s: &mut Server) -> Session {
 /// sends the whole transaction again).
 fn cache_master_session(s: &mut Server) {
     if let Some(sess) = s.repl.master_session.take() {
-        s.repl.master_db = sess.db;
+        s.repl.master_db = sess.db();
         s.unregister_client(sess.handle.id);
     }
     s.repl.link_addrs = None;

@@ -42,8 +42,8 @@ pub struct ClientHandle {
     pub last_interaction_ms: Cell<i64>,
     /// Name of the last command run.
     pub last_cmd: Cell<&'static str>,
-    /// Protocol version in use.
-    pub resp: Cell<u8>,
+    /// Reply protocol (HELLO switches it); the session reads it from here.
+    pub proto: Cell<Protocol>,
     /// Bytes waiting in the query buffer.
     pub qbuf: Cell<usize>,
     /// Bytes waiting in the output buffer.
@@ -80,7 +80,7 @@ impl ClientHandle {
             db: Cell::new(0),
             last_interaction_ms: Cell::new(now_ms),
             last_cmd: Cell::new("NULL"),
-            resp: Cell::new(2),
+            proto: Cell::new(Protocol::Resp2),
             qbuf: Cell::new(0),
             obuf: Cell::new(0),
             killed: Cell::new(false),
@@ -129,7 +129,7 @@ impl ClientHandle {
             self.qbuf.get(),
             self.obuf.get(),
             self.last_cmd.get(),
-            self.resp.get(),
+            if self.proto.get().is_resp3() { 3 } else { 2 },
         )
     }
 }
@@ -139,12 +139,8 @@ impl ClientHandle {
 pub struct Session {
     /// The shared handle.
     pub handle: Rc<ClientHandle>,
-    /// Reply protocol (HELLO switches it).
-    pub proto: Protocol,
     /// Whether AUTH succeeded (or no password is set).
     pub authenticated: bool,
-    /// Selected database.
-    pub db: usize,
     /// Close the connection once the pending replies are written.
     pub close_after_reply: bool,
     /// Send no reply for the current command (a successful SHUTDOWN).
@@ -205,9 +201,7 @@ impl Session {
     pub fn new(handle: Rc<ClientHandle>, authenticated: bool) -> Self {
         Session {
             handle,
-            proto: Protocol::Resp2,
             authenticated,
-            db: 0,
             close_after_reply: false,
             skip_reply: false,
             is_master: false,
@@ -220,6 +214,28 @@ impl Session {
             watched: Vec::new(),
             watch_dirty: Rc::new(Cell::new(false)),
         }
+    }
+
+    /// The selected database (kept on the handle, where CLIENT LIST reads
+    /// it: one owner).
+    pub fn db(&self) -> usize {
+        self.handle.db.get()
+    }
+
+    /// Selects database `db`.
+    pub fn set_db(&self, db: usize) {
+        self.handle.db.set(db);
+    }
+
+    /// The reply protocol (kept on the handle, where CLIENT LIST and
+    /// PUBLISH read it).
+    pub fn proto(&self) -> Protocol {
+        self.handle.proto.get()
+    }
+
+    /// Switches the reply protocol.
+    pub fn set_proto(&self, proto: Protocol) {
+        self.handle.proto.set(proto);
     }
 
     /// Marks the open transaction (if any) as failed to queue.

@@ -13,7 +13,7 @@ use crate::session::Session;
 
 /// PING [message]
 pub fn ping(_s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
-    if sess.proto == Protocol::Resp2 && sess.handle.subscription_count() > 0 {
+    if sess.proto() == Protocol::Resp2 && sess.handle.subscription_count() > 0 {
         // A subscribed RESP2 client gets a pong array, as pushes share the stream.
         return match c.argc() {
             1 | 2 => Frame::Array(vec![
@@ -84,7 +84,7 @@ pub fn auth(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
 
 /// HELLO [protover [AUTH username password] [SETNAME clientname]]
 pub fn hello(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
-    let mut proto = sess.proto;
+    let mut proto = sess.proto();
     let mut i = 1;
     if c.argc() >= 2 {
         let Some(v) = parse_i64(c.arg(1)) else {
@@ -131,10 +131,7 @@ pub fn hello(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
         *sess.handle.name.borrow_mut() =
             (!name.is_empty()).then(|| String::from_utf8_lossy(name).into_owned());
     }
-    sess.proto = proto;
-    sess.handle
-        .resp
-        .set(if proto == Protocol::Resp3 { 3 } else { 2 });
+    sess.set_proto(proto);
     let b = |t: &'static str| Frame::Bulk(Bytes::from_static(t.as_bytes()));
     Frame::Map(vec![
         (b("server"), b("redis")),
@@ -256,10 +253,8 @@ pub fn reset(s: &mut Server, sess: &mut Session, _c: &mut Call<'_>) -> Frame {
     sess.multi = None;
     super::tx::unwatch_all(s, sess);
     super::pubsub::forget_client(s, &sess.handle);
-    sess.db = 0;
-    sess.handle.db.set(0);
-    sess.proto = Protocol::Resp2;
-    sess.handle.resp.set(2);
+    sess.set_db(0);
+    sess.set_proto(Protocol::Resp2);
     *sess.handle.name.borrow_mut() = None;
     sess.authenticated = !s.auth_required();
     Frame::Simple(Bytes::from_static(b"RESET"))

@@ -298,7 +298,7 @@ fn check_and_run(server: &mut Server, sess: &mut Session, args: &[Bytes], now_ms
             b"READONLY You can't write against a read only replica.",
         ));
     }
-    if sess.proto == resp_codec::Protocol::Resp2
+    if sess.proto() == resp_codec::Protocol::Resp2
         && sess.handle.subscription_count() > 0
         && !SUBSCRIBED_OK.contains(&spec.name)
     {
@@ -373,9 +373,9 @@ pub fn run(
     let full = server.commands.full_name(spec);
     sess.handle.last_cmd.set(full);
     server.stats.count_command(full);
-    let start_db = sess.db;
+    let start_db = sess.db();
     let mut call = Call::new(args, start_db, now_ms);
-    call.resp3 = sess.proto == resp_codec::Protocol::Resp3;
+    call.resp3 = sess.proto() == resp_codec::Protocol::Resp3;
     let reply = match spec.exec {
         Exec::Keyspace(h) => h(&mut server.ks, &mut call),
         Exec::Server(h) => h(server, sess, &mut call),
@@ -384,8 +384,7 @@ pub fn run(
     // Only a handler that changed the call's database (SELECT) moves the
     // client; EXEC's queued SELECTs have already updated the session.
     if call.db != start_db {
-        sess.db = call.db;
-        sess.handle.db.set(call.db);
+        sess.set_db(call.db);
     }
     server.own_replica_write = server.repl.is_replica && !sess.is_master;
     server.record(start_db, &call);

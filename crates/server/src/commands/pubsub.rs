@@ -10,7 +10,7 @@ use bytes::{Bytes, BytesMut};
 use keyspace::call::reply;
 use keyspace::glob::glob_match;
 use keyspace::Call;
-use resp_codec::{Frame, Protocol};
+use resp_codec::Frame;
 
 use super::table::{c_srv, flag, CommandSpec};
 use crate::config::Val;
@@ -161,11 +161,7 @@ fn deliver(s: &Server, id: u64, frame: &Frame, limit: u64) -> bool {
     let Some(h) = s.clients.get(&id) else {
         return false;
     };
-    let proto = if h.resp.get() == 3 {
-        Protocol::Resp3
-    } else {
-        Protocol::Resp2
-    };
+    let proto = h.proto.get();
     let mut buf = h.pushes.borrow_mut();
     frame.encode(proto, &mut buf);
     if limit > 0 && buf.len() as u64 > limit {

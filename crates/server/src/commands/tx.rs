@@ -93,20 +93,20 @@ pub fn watch(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
         if sess
             .watched
             .iter()
-            .any(|(db, k, _)| *db == sess.db && *k == key)
+            .any(|(db, k, _)| *db == sess.db() && *k == key)
         {
             continue;
         }
         let existed =
-            s.ks.db(sess.db)
+            s.ks.db(sess.db())
                 .and_then(|d| d.peek(&key, c.now_ms))
                 .is_some();
-        s.ks.watch_key(sess.db, key.clone());
+        s.ks.watch_key(sess.db(), key.clone());
         s.watchers
-            .entry((sess.db, key.clone()))
+            .entry((sess.db(), key.clone()))
             .or_default()
             .push((sess.handle.id, sess.watch_dirty.clone()));
-        sess.watched.push((sess.db, key, existed));
+        sess.watched.push((sess.db(), key, existed));
     }
     reply::ok()
 }
