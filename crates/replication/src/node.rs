@@ -44,6 +44,22 @@ impl Node {
         Node { master, replica }
     }
 
+    /// When [`Node::handle_timeout`] is next due, if either side has a
+    /// timer.
+    pub fn next_timeout(&self) -> Option<u64> {
+        match (self.replica.next_timeout(), self.master.next_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Runs both sides' timers (Redis's `replicationCron`): the link to the
+    /// master first (its timeout, its ACK), then the replicas.
+    pub fn handle_timeout(&mut self, now_ms: u64) {
+        self.replica.handle_timeout(now_ms);
+        self.master.handle_timeout(now_ms);
+    }
+
     /// The next event, or `None` when both sides are idle. Log lines come
     /// first (so they read in the order things happened), then replica
     /// actions, then master actions (a replica action may cause some), then

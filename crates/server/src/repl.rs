@@ -841,8 +841,9 @@ pub fn io_error_text(e: &std::io::Error) -> String {
 pub fn cron(s: &mut Server) {
     flush_stream(s);
     let now = unix_ms() as u64;
-    s.repl.node.replica.handle_timeout(now);
-    s.repl.node.master.handle_timeout(now);
+    if s.repl.node.next_timeout().is_some_and(|due| now >= due) {
+        s.repl.node.handle_timeout(now);
+    }
     // A snapshot for replicas waits for a BGSAVE or AOF rewrite to end.
     let other_child =
         s.saving.child.is_some() || s.aof.as_ref().is_some_and(|a| a.rewrite.is_some());

@@ -369,16 +369,14 @@ impl Sim {
             let next = self
                 .nodes
                 .iter()
-                .flat_map(|n| [n.repl.master.next_timeout(), n.repl.replica.next_timeout()])
-                .flatten()
+                .filter_map(|n| n.repl.next_timeout())
                 .min();
             match next {
                 Some(t) if t <= target => {
                     self.now = self.now.max(t);
                     let now = self.now;
                     for i in 0..self.nodes.len() {
-                        self.nodes[i].repl.master.handle_timeout(now);
-                        self.nodes[i].repl.replica.handle_timeout(now);
+                        self.nodes[i].repl.handle_timeout(now);
                         self.drain(i);
                     }
                 }
