@@ -370,7 +370,7 @@ pub const DIRECTIVES: &[Directive] = &[
         int(0, IM),
         "100",
         true,
-        false,
+        true,
     ),
     d(
         "auto-aof-rewrite-min-size",
@@ -378,9 +378,9 @@ pub const DIRECTIVES: &[Directive] = &[
         mem(0, LL),
         "67108864",
         true,
-        false,
+        true,
     ),
-    d("aof-load-truncated", &[], BOOL, "yes", true, false),
+    d("aof-load-truncated", &[], BOOL, "yes", true, true),
     d("aof-use-rdb-preamble", &[], BOOL, "yes", true, false),
     d("aof-timestamp-enabled", &[], BOOL, "no", true, false),
     // Scripting, cluster, monitoring.
