@@ -110,7 +110,7 @@ fn start(config: Config, file: Option<&Path>, ready: &mut Ready) -> anyhow::Resu
     }
     // From here `dir` names where the server is, as Redis reports it.
     let mut config = config;
-    let _ = config.set("dir", &[crate::commands::config_cmd::current_dir()]);
+    let _ = config.set("dir", &[crate::commands::config::current_dir()]);
     for name in &config.unacted {
         tracing::info!(
             "Directive '{name}' is accepted for compatibility; replikv does not act on it yet"

@@ -125,7 +125,7 @@ pub fn hello(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
         return reply::err_static("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     }
     if let Some(name) = setname {
-        if let Err(e) = super::client_cmd::validate_name(name) {
+        if let Err(e) = super::client::validate_name(name) {
             return e;
         }
         *sess.handle.name.borrow_mut() =

@@ -2,14 +2,14 @@
 //! handler; the reply is a value the connection encodes.
 
 pub mod blocking;
-pub mod client_cmd;
-pub mod config_cmd;
+pub mod client;
+pub mod config;
 pub mod debug;
 pub mod generic;
 pub mod introspect;
 pub mod persistence;
 pub mod pubsub;
-pub mod replication_cmds;
+pub mod replication;
 pub mod table;
 pub mod tx;
 
@@ -66,7 +66,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     tx::TX_COMMANDS,
     pubsub::PUBSUB_COMMANDS,
     persistence::PERSISTENCE_COMMANDS,
-    replication_cmds::REPLICATION_COMMANDS,
+    replication::REPLICATION_COMMANDS,
     blocking::BLOCKING_COMMANDS,
 ];
 

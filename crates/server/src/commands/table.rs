@@ -107,8 +107,8 @@ pub const COMMANDS: &[CommandSpec] = &[
     c("lastsave", 1, LOADING | STALE | FAST, NOKEY, &["fast", "dangerous"], "server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", "O(1)", Exec::Server(generic::lastsave)),
     c("shutdown", -1, ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, NOKEY, &["admin", "slow", "dangerous"], "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", Exec::Server(generic::shutdown)),
     c("command", -1, LOADING | STALE, NOKEY, &["slow", "connection"], "server", "2.8.13", "Returns detailed information about all commands.", "O(N) where N is the total number of Redis commands", Exec::Container(super::introspect::COMMAND_SUBCOMMANDS)),
-    c("config", -2, 0, NOKEY, &["slow"], "server", "2.0.0", "A container for server configuration commands.", "Depends on subcommand.", Exec::Container(super::config_cmd::CONFIG_SUBCOMMANDS)),
-    c("client", -2, 0, NOKEY, &["slow"], "connection", "2.4.0", "A container for client connection commands.", "Depends on subcommand.", Exec::Container(super::client_cmd::CLIENT_SUBCOMMANDS)),
+    c("config", -2, 0, NOKEY, &["slow"], "server", "2.0.0", "A container for server configuration commands.", "Depends on subcommand.", Exec::Container(super::config::CONFIG_SUBCOMMANDS)),
+    c("client", -2, 0, NOKEY, &["slow"], "connection", "2.4.0", "A container for client connection commands.", "Depends on subcommand.", Exec::Container(super::client::CLIENT_SUBCOMMANDS)),
     c("debug", -2, ADMIN | NOSCRIPT | LOADING | STALE, NOKEY, &["admin", "slow", "dangerous"], "server", "1.0.0", "A container for debugging commands.", "Depends on subcommand.", Exec::Server(super::debug::debug)),
 ];
 
