@@ -155,11 +155,7 @@ fn swapdb_same_history(kind: ServerKind) {
     );
     // The replica comes back after the backlog lost its place: a full
     // sync of the same history.
-    assert_eq!(
-        cmd(master.port(), &["CLIENT", "KILL", "TYPE", "replica"]),
-        Value::Int(1)
-    );
-    write_volume(master.port(), "overflow", 100, 500);
+    kill_replica_then_write(master.port(), "overflow", 100, 500);
     wait_flag(&replica, "async_loading");
     assert_eq!(info_field(replica.port(), "persistence", "loading"), "0");
     assert!(

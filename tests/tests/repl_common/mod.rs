@@ -800,3 +800,24 @@ pub fn kill_one_client_of_type(port: u16, kind: &str) {
         show_value(&reply)
     );
 }
+
+/// Drops the master's one replica and writes `count` values of
+/// `value_len` bytes in the same transaction, so the writes are all in the
+/// backlog before the replica can reconnect (it may reconnect within
+/// milliseconds, and would then continue instead of full-syncing).
+pub fn kill_replica_then_write(port: u16, prefix: &str, count: usize, value_len: usize) {
+    let mut conn = RawConn::connect(port);
+    let value = "v".repeat(value_len);
+    let mut cmds = vec![c(&["MULTI"]), c(&["CLIENT", "KILL", "TYPE", "replica"])];
+    cmds.extend((0..count).map(|i| c(&["SET", &format!("{prefix}:{i}"), &value])));
+    cmds.push(c(&["EXEC"]));
+    let replies = pipeline(&mut conn, &cmds);
+    match replies.last() {
+        Some(Value::Array(results)) => assert_eq!(
+            results.first(),
+            Some(&Value::Int(1)),
+            "CLIENT KILL TYPE replica inside MULTI on port {port}"
+        ),
+        other => panic!("EXEC on port {port}: {other:?}"),
+    }
+}
