@@ -192,8 +192,11 @@ pub struct Server {
     pub own_replica_write: bool,
     /// Keys a writable replica's own clients gave an expiry: its master
     /// will never send their DEL, so the replica expires them itself
-    /// (Redis's `slaveKeysWithExpire`).
-    pub replica_volatile: std::collections::HashSet<(usize, Bytes)>,
+    /// (Redis's `slaveKeysWithExpire`). Ordered, so the cron can go round
+    /// it with a cursor instead of looking at the same keys every time.
+    pub replica_volatile: indexmap::IndexSet<(usize, Bytes)>,
+    /// Where the cron's next look at `replica_volatile` starts.
+    replica_volatile_cursor: usize,
     /// Wakes the main loop (shutdown requests).
     pub wake_main: Rc<tokio::sync::Notify>,
 }
@@ -261,6 +264,7 @@ impl Server {
             modified_keys: Vec::new(),
             own_replica_write: false,
             replica_volatile: Default::default(),
+            replica_volatile_cursor: 0,
             wake_main: Rc::new(tokio::sync::Notify::new()),
             lazyfree: crate::lazyfree::LazyFreer::start(),
             config,
@@ -390,10 +394,17 @@ impl Server {
     /// as Redis propagates them.
     pub fn process_expired_alone(&mut self) {
         for (db, key) in self.ks.take_expired() {
-            self.key_changed(db, &key);
-            self.propagate(db, vec![Bytes::from_static(b"DEL"), key]);
-            self.flush_propagation();
+            self.expired_alone(db, key);
         }
+    }
+
+    /// One key deleted because its time ran out, outside any command:
+    /// watchers and blocked clients hear of it, and it reaches the stream
+    /// (the AOF only, on a replica) as its own DEL.
+    fn expired_alone(&mut self, db: usize, key: Bytes) {
+        self.key_changed(db, &key);
+        self.propagate(db, vec![Bytes::from_static(b"DEL"), key]);
+        self.flush_propagation();
     }
 
     /// One changed key: WATCH and blocked clients hear of it.
@@ -426,34 +437,33 @@ impl Server {
             self.replica_volatile.clear();
             return;
         }
-        let mut forget = Vec::new();
-        let mut expired = Vec::new();
-        for (db, key) in self.replica_volatile.iter().take(budget) {
+        let mut i = self.replica_volatile_cursor;
+        for _ in 0..budget.min(self.replica_volatile.len()) {
+            if i >= self.replica_volatile.len() {
+                i = 0;
+            }
+            let Some((db, key)) = self.replica_volatile.get_index(i).cloned() else {
+                break;
+            };
+            // A missing key has no expiry either.
             let at = self
                 .ks
-                .db(*db)
-                .filter(|d| d.get_raw(key).is_some())
-                .map_or(keyspace::db::NO_EXPIRE, |d| d.expire_of(key));
+                .db(db)
+                .map_or(keyspace::db::NO_EXPIRE, |d| d.expire_of(&key));
             if at == keyspace::db::NO_EXPIRE {
-                forget.push((*db, key.clone()));
+                self.replica_volatile.swap_remove_index(i);
             } else if keyspace::db::expired_at(at, now_ms) {
-                expired.push((*db, key.clone()));
+                self.replica_volatile.swap_remove_index(i);
+                if let Some(d) = self.ks.db_mut(db) {
+                    d.remove(&key);
+                }
+                self.ks.stats.expired_keys += 1;
+                self.expired_alone(db, key);
+            } else {
+                i += 1;
             }
         }
-        for k in forget {
-            self.replica_volatile.remove(&k);
-        }
-        for (db, key) in expired {
-            self.replica_volatile.remove(&(db, key.clone()));
-            if let Some(d) = self.ks.db_mut(db) {
-                d.remove(&key);
-            }
-            self.ks.stats.expired_keys += 1;
-            self.key_changed(db, &key);
-            // Reaches the AOF; a replica's own writes go to no replica.
-            self.propagate(db, vec![Bytes::from_static(b"DEL"), key]);
-            self.flush_propagation();
-        }
+        self.replica_volatile_cursor = i;
     }
 
     /// Records the effect of serving a blocked client (the non-blocking
