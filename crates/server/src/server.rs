@@ -15,7 +15,19 @@ use crate::repl::Repl;
 use crate::session::ClientHandle;
 
 /// A client watching a key: its id and the flag EXEC checks.
-pub type Watcher = (u64, Rc<Cell<bool>>);
+#[derive(Debug, Clone)]
+pub struct Watcher {
+    /// The watching client.
+    pub id: u64,
+    /// The flag EXEC checks.
+    pub dirty: Rc<Cell<bool>>,
+    /// Whether the key was alive when WATCH ran.
+    pub existed: bool,
+    /// Whether the key is there but logically expired, as at WATCH time
+    /// (Redis's `watchedKey.expired`): deleting such a key changes nothing
+    /// the client could have seen.
+    pub stale: Cell<bool>,
+}
 
 /// A CLIENT PAUSE in force.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -541,10 +553,29 @@ impl Server {
 
     /// Marks every client watching `key` in `db`.
     pub fn touch(&mut self, db: usize, key: &Bytes) {
-        if let Some(list) = self.watchers.get(&(db, key.clone())) {
-            for (_, flag) in list {
-                flag.set(true);
+        let Some(list) = self.watchers.get(&(db, key.clone())) else {
+            return;
+        };
+        let d = self.ks.db(db);
+        let present = d.is_some_and(|d| d.get_raw(key).is_some());
+        let stale = present && d.is_some_and(|d| d.is_expired(key, unix_ms()));
+        for w in list {
+            // Redis's rules for keys that are there but expired: a stale key
+            // deleted, or replaced by another stale one, is no change; a
+            // missing key replaced by a stale one (SWAPDB) becomes stale.
+            if w.stale.get() {
+                if !present {
+                    w.stale.set(false);
+                    continue;
+                }
+                if stale {
+                    continue;
+                }
+            } else if !w.existed && stale {
+                w.stale.set(true);
+                continue;
             }
+            w.dirty.set(true);
         }
     }
 

@@ -6,6 +6,8 @@
 //! write, an expiry, a FLUSH) sets the client's flag and EXEC then returns
 //! a null array. EXEC's effects reach replicas as one MULTI/EXEC block.
 
+use std::cell::Cell;
+
 use bytes::Bytes;
 use keyspace::call::reply;
 use keyspace::Call;
@@ -31,7 +33,7 @@ pub fn unwatch_all(s: &mut Server, sess: &mut Session) {
         s.ks.unwatch_key(db, &key);
         let k = (db, key);
         if let Some(list) = s.watchers.get_mut(&k) {
-            list.retain(|(cid, _)| *cid != id);
+            list.retain(|w| w.id != id);
             if list.is_empty() {
                 s.watchers.remove(&k);
             }
@@ -97,15 +99,19 @@ pub fn watch(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
         {
             continue;
         }
-        let existed =
-            s.ks.db(sess.db())
-                .and_then(|d| d.peek(&key, c.now_ms))
-                .is_some();
+        let db = s.ks.db(sess.db());
+        let existed = db.and_then(|d| d.peek(&key, c.now_ms)).is_some();
+        let stale = !existed && db.is_some_and(|d| d.get_raw(&key).is_some());
         s.ks.watch_key(sess.db(), key.clone());
         s.watchers
             .entry((sess.db(), key.clone()))
             .or_default()
-            .push((sess.handle.id, sess.watch_dirty.clone()));
+            .push(crate::server::Watcher {
+                id: sess.handle.id,
+                dirty: sess.watch_dirty.clone(),
+                existed,
+                stale: Cell::new(stale),
+            });
         sess.watched.push((sess.db(), key, existed));
     }
     reply::ok()
