@@ -708,16 +708,27 @@ fn replica_hides_logically_expired_keys(replica_kind: ServerKind) {
     let replica = start_replica(replica_kind, &master, &[]);
     wait_link_up(&replica);
     assert_ok(&cmd(master.port(), &["SET", "keep", "v"]), "SET");
+    // One absolute deadline for both keys: relative TTLs set by two
+    // commands would differ by however long the second command waited
+    // on a loaded machine, and the checks below need both gone at once.
+    let deadline = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() + 300)
+        .unwrap_or(0)
+        .to_string();
     assert_ok(
-        &cmd(master.port(), &["SET", "k", "v", "PX", "300"]),
-        "SET PX",
+        &cmd(master.port(), &["SET", "k", "v", "PXAT", &deadline]),
+        "SET PXAT",
     );
     assert_eq!(
         cmd(master.port(), &["HSET", "h", "f", "v"]),
         Value::Int(1),
         "HSET"
     );
-    assert_eq!(cmd(master.port(), &["PEXPIRE", "h", "300"]), Value::Int(1));
+    assert_eq!(
+        cmd(master.port(), &["PEXPIREAT", "h", &deadline]),
+        Value::Int(1)
+    );
     // Both hold the keys with the same absolute expiry.
     wait_in_sync(&master, &[&replica]);
     let ok = wait_until(EVENTUAL, || {
