@@ -2,6 +2,7 @@
 //! request in order under a single borrow of the server, write all replies
 //! in one batch.
 
+use crate::config::key;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -26,7 +27,7 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
         return;
     };
     let _ = stream.set_nodelay(true);
-    let keepalive = server.borrow().config.int("tcp-keepalive");
+    let keepalive = server.borrow().config.int(key::TCP_KEEPALIVE);
     if keepalive > 0 {
         // `tcp-keepalive`: detect dead peers, as Redis does.
         let ka = socket2::TcpKeepalive::new()
@@ -35,7 +36,7 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
     }
     let accepted = {
         let mut s = server.borrow_mut();
-        let maxclients = usize::try_from(s.config.int("maxclients")).unwrap_or(usize::MAX);
+        let maxclients = usize::try_from(s.config.int(key::MAXCLIENTS)).unwrap_or(usize::MAX);
         if s.clients.len() >= maxclients {
             s.stats.rejected_connections += 1;
             None
@@ -168,7 +169,7 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
                 if fed_replicas {
                     crate::repl::drive(s);
                 }
-                let limit = usize::try_from(s.config.int("client-query-buffer-limit"))
+                let limit = usize::try_from(s.config.int(key::CLIENT_QUERY_BUFFER_LIMIT))
                     .unwrap_or(usize::MAX);
                 if rbuf.len() > limit {
                     tracing::warn!("Closing client that reached max query buffer length: id={} addr={addr} qbuf={}", handle.id, rbuf.len());
@@ -336,7 +337,7 @@ async fn wait_unblocked(
     blocked: Blocked,
     mut peer: Peer<'_>,
 ) -> Option<Frame> {
-    let limit = usize::try_from(server.borrow().config.int("client-query-buffer-limit"))
+    let limit = usize::try_from(server.borrow().config.int(key::CLIENT_QUERY_BUFFER_LIMIT))
         .unwrap_or(usize::MAX);
     match blocked {
         Blocked::Paused => loop {

@@ -1,6 +1,7 @@
 //! INFO: the sections and field names Redis 7.0 prints for a standalone
 //! master, with figures taken from the running server.
 
+use crate::config::key;
 use std::fmt::Write;
 
 use bytes::Bytes;
@@ -115,8 +116,8 @@ fn section(s: &Server, name: &str, out: &mut String) {
                 now * 1000,
                 uptime,
                 uptime / 86400,
-                s.config.int("hz"),
-                s.config.int("hz"),
+                s.config.int(key::HZ),
+                s.config.int(key::HZ),
                 (now / 1000) & ((1 << 24) - 1),
                 s.executable,
                 s.config.file.as_deref().unwrap_or(""),
@@ -130,7 +131,7 @@ fn section(s: &Server, name: &str, out: &mut String) {
                     .values()
                     .filter(|c| c.kind.get() != crate::session::ClientKind::Replica)
                     .count(),
-                s.config.int("maxclients"),
+                s.config.int(key::MAXCLIENTS),
                 s.clients.values().map(|c| c.qbuf.get()).max().unwrap_or(0),
                 s.clients.values().map(|c| c.obuf.get()).max().unwrap_or(0),
                 s.blocking.clients.len() + s.wait_clients,
@@ -142,7 +143,7 @@ fn section(s: &Server, name: &str, out: &mut String) {
             let peak = alloc::peak() as u64;
             let rss = alloc::rss() as u64;
             let sysmem = total_system_memory();
-            let maxmem = s.config.int("maxmemory").max(0) as u64;
+            let maxmem = s.config.int(key::MAXMEMORY).max(0) as u64;
             let backlog = s.repl.node.master.backlog().map_or(0, |b| b.size()) as u64;
             let frag = if used > 0 {
                 rss as f64 / used as f64
@@ -162,7 +163,7 @@ fn section(s: &Server, name: &str, out: &mut String) {
                 figures.resident,
                 human_bytes(sysmem),
                 human_bytes(maxmem),
-                s.config.str("maxmemory-policy"),
+                s.config.str(key::MAXMEMORY_POLICY),
                 rss as i64 - used as i64,
                 rss as i64 - used as i64,
                 s.clients.values().map(|c| c.qbuf.get() + c.obuf.get()).sum::<usize>(),
@@ -257,16 +258,17 @@ fn section(s: &Server, name: &str, out: &mut String) {
                 let _ = write!(
                     w,
                     "slave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:{}\r\n",
-                    s.config.int("replica-priority"),
-                    u8::from(s.config.bool("replica-read-only")),
-                    u8::from(s.config.bool("replica-announced")),
+                    s.config.int(key::REPLICA_PRIORITY),
+                    u8::from(s.config.bool(key::REPLICA_READ_ONLY)),
+                    u8::from(s.config.bool(key::REPLICA_ANNOUNCED)),
                 );
             } else {
                 w.push_str("role:master\r\n");
             }
             let mut mi = s.repl.node.master.info(now);
             if !mi.backlog_active {
-                mi.backlog_size = usize::try_from(s.config.int("repl-backlog-size")).unwrap_or(0);
+                mi.backlog_size =
+                    usize::try_from(s.config.int(key::REPL_BACKLOG_SIZE)).unwrap_or(0);
             }
             w.push_str(&mi.to_info_string());
         }

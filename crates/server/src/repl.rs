@@ -9,6 +9,7 @@
 //! which is how a replica serves its own replicas the exact stream it
 //! receives (chained replication).
 
+use crate::config::key;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
@@ -81,8 +82,8 @@ fn seed() -> u64 {
 
 /// Master-side settings from the configuration.
 pub fn master_config(cfg: &Config) -> MasterConfig {
-    let u = |name: &str| u64::try_from(cfg.int(name)).unwrap_or(0);
-    let obl = match cfg.get("client-output-buffer-limit") {
+    let u = |name: key::Number| u64::try_from(cfg.int(name)).unwrap_or(0);
+    let obl = match cfg.value(key::CLIENT_OUTPUT_BUFFER_LIMIT) {
         Some(Val::Obl(l)) => OutputBufferLimit {
             hard_bytes: l[1].0,
             soft_bytes: l[1].1,
@@ -91,29 +92,29 @@ pub fn master_config(cfg: &Config) -> MasterConfig {
         _ => OutputBufferLimit::default(),
     };
     MasterConfig {
-        backlog_size: usize::try_from(cfg.int("repl-backlog-size"))
+        backlog_size: usize::try_from(cfg.int(key::REPL_BACKLOG_SIZE))
             .unwrap_or(1 << 20)
             .max(16 * 1024),
-        backlog_ttl_secs: u("repl-backlog-ttl"),
-        repl_timeout_secs: u("repl-timeout").max(1),
-        ping_replica_period_secs: u("repl-ping-replica-period").max(1),
-        diskless_sync: cfg.bool("repl-diskless-sync"),
-        diskless_sync_delay_secs: u("repl-diskless-sync-delay"),
-        diskless_sync_max_replicas: usize::try_from(cfg.int("repl-diskless-sync-max-replicas"))
+        backlog_ttl_secs: u(key::REPL_BACKLOG_TTL),
+        repl_timeout_secs: u(key::REPL_TIMEOUT).max(1),
+        ping_replica_period_secs: u(key::REPL_PING_REPLICA_PERIOD).max(1),
+        diskless_sync: cfg.bool(key::REPL_DISKLESS_SYNC),
+        diskless_sync_delay_secs: u(key::REPL_DISKLESS_SYNC_DELAY),
+        diskless_sync_max_replicas: usize::try_from(cfg.int(key::REPL_DISKLESS_SYNC_MAX_REPLICAS))
             .unwrap_or(0),
         output_buffer_limit: obl,
-        min_replicas_to_write: usize::try_from(cfg.int("min-replicas-to-write")).unwrap_or(0),
-        min_replicas_max_lag_secs: u("min-replicas-max-lag"),
+        min_replicas_to_write: usize::try_from(cfg.int(key::MIN_REPLICAS_TO_WRITE)).unwrap_or(0),
+        min_replicas_max_lag_secs: u(key::MIN_REPLICAS_MAX_LAG),
     }
 }
 
 /// Replica-side settings from the configuration.
 pub fn replica_config(cfg: &Config, port: u16) -> ReplicaConfig {
-    let opt = |name: &str| {
+    let opt = |name: key::Setting| {
         let v = cfg.str(name);
         (!v.is_empty()).then(|| Bytes::from(v))
     };
-    let announce_port = u16::try_from(cfg.int("replica-announce-port")).unwrap_or(0);
+    let announce_port = u16::try_from(cfg.int(key::REPLICA_ANNOUNCE_PORT)).unwrap_or(0);
     ReplicaConfig {
         listening_port: if announce_port != 0 {
             announce_port
@@ -121,12 +122,14 @@ pub fn replica_config(cfg: &Config, port: u16) -> ReplicaConfig {
             port
         },
         announce_ip: {
-            let v = cfg.str("replica-announce-ip");
+            let v = cfg.str(key::REPLICA_ANNOUNCE_IP);
             (!v.is_empty()).then_some(v)
         },
-        master_user: opt("masteruser"),
-        master_auth: opt("masterauth"),
-        repl_timeout_secs: u64::try_from(cfg.int("repl-timeout")).unwrap_or(60).max(1),
+        master_user: opt(key::MASTERUSER),
+        master_auth: opt(key::MASTERAUTH),
+        repl_timeout_secs: u64::try_from(cfg.int(key::REPL_TIMEOUT))
+            .unwrap_or(60)
+            .max(1),
         load_to_parser: false,
     }
 }
@@ -322,7 +325,7 @@ fn master_action(s: &mut Server, a: master::Action, now: u64, report: &mut Vec<R
         master::Action::SendSnapshotFile { id, snapshot: _ } => {
             // The snapshot is the dump file the child just renamed into
             // place; opened now, before anything can replace it.
-            let path = crate::persist::dump_path(&s.config.str("dbfilename"));
+            let path = crate::persist::dump_path(&s.config.str(key::DBFILENAME));
             match std::fs::File::open(&path) {
                 Ok(file) => {
                     if let Some(me) = s.repl.me.upgrade() {
@@ -396,7 +399,7 @@ fn start_snapshot(s: &mut Server, id: SnapshotId, now: u64) {
 /// memory nor counted against a replica's output buffer.
 fn start_disk_snapshot(s: &mut Server, id: SnapshotId, now: u64) {
     let info = crate::commands::persistence::snapshot_info(s);
-    let path = crate::persist::dump_path(&s.config.str("dbfilename"));
+    let path = crate::persist::dump_path(&s.config.str(key::DBFILENAME));
     let ks = &s.ks;
     let started = std::time::Instant::now();
     let dirty_at_start = s.ks.dirty();
@@ -736,7 +739,7 @@ fn cache_master_session(s: &mut Server) {
 /// ways until the machine says to disconnect.
 async fn master_link(server: Rc<RefCell<Server>>, gen: u64, host: String, port: u16) {
     let timeout = Duration::from_secs(
-        u64::try_from(server.borrow().config.int("repl-timeout"))
+        u64::try_from(server.borrow().config.int(key::REPL_TIMEOUT))
             .unwrap_or(60)
             .max(1),
     );

@@ -1,5 +1,6 @@
 //! The state of a running server, owned by the one event-loop thread.
 
+use crate::config::key;
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
@@ -238,8 +239,9 @@ impl Server {
     pub fn new(config: Config) -> Self {
         let ks = Keyspace::new(
             KeyspaceConfig {
-                databases: usize::try_from(config.int("databases")).unwrap_or(16),
-                max_string_len: u64::try_from(config.int("proto-max-bulk-len")).unwrap_or(u64::MAX),
+                databases: usize::try_from(config.int(key::DATABASES)).unwrap_or(16),
+                max_string_len: u64::try_from(config.int(key::PROTO_MAX_BULK_LEN))
+                    .unwrap_or(u64::MAX),
             },
             u64::from_le_bytes([1, 2, 3, 4, 5, 6, 7, 8]) ^ unix_ms() as u64,
         );
@@ -251,8 +253,11 @@ impl Server {
             next_client_id: 1,
             run_id: hex(&random_bytes()),
             started: Instant::now(),
-            repl: Repl::new(&config, u16::try_from(config.int("port")).unwrap_or(6379)),
-            port: u16::try_from(config.int("port")).unwrap_or(6379),
+            repl: Repl::new(
+                &config,
+                u16::try_from(config.int(key::PORT)).unwrap_or(6379),
+            ),
+            port: u16::try_from(config.int(key::PORT)).unwrap_or(6379),
             shutdown: None,
             lastsave: unix_ms() / 1000,
             executable: std::env::current_exe()
@@ -287,13 +292,13 @@ impl Server {
 
     /// Refreshes values cached from the configuration.
     pub fn config_changed(&mut self) {
-        let pass = self.config.str("requirepass");
+        let pass = self.config.str(key::REQUIREPASS);
         self.requirepass = (!pass.is_empty()).then(|| Bytes::from(pass));
-        let max_bulk = u64::try_from(self.config.int("proto-max-bulk-len")).unwrap_or(u64::MAX);
+        let max_bulk = u64::try_from(self.config.int(key::PROTO_MAX_BULK_LEN)).unwrap_or(u64::MAX);
         self.limits.max_bulk_len = max_bulk;
         self.ks.set_max_string_len(max_bulk);
         if let Some(aof) = self.aof.as_mut() {
-            aof.set_fsync(crate::aof::Fsync::parse(&self.config.str("appendfsync")));
+            aof.set_fsync(crate::aof::Fsync::parse(&self.config.str(key::APPENDFSYNC)));
         }
         // Replication settings apply at once, as CONFIG SET does in Redis.
         let mcfg = crate::repl::master_config(&self.config);
@@ -302,19 +307,19 @@ impl Server {
         let _ = self.repl.node.master.set_backlog_size(backlog);
         let rcfg = crate::repl::replica_config(&self.config, self.port);
         *self.repl.node.replica.config_mut() = rcfg;
-        let lim = |name: &str| usize::try_from(self.config.int(name)).unwrap_or(0);
+        let lim = |name: key::Number| usize::try_from(self.config.int(name)).unwrap_or(0);
         self.ks.set_limits(keyspace::value::EncodingLimits {
-            hash_max_listpack_entries: lim("hash-max-listpack-entries"),
-            hash_max_listpack_value: lim("hash-max-listpack-value"),
-            set_max_intset_entries: lim("set-max-intset-entries"),
-            zset_max_listpack_entries: lim("zset-max-listpack-entries"),
-            zset_max_listpack_value: lim("zset-max-listpack-value"),
+            hash_max_listpack_entries: lim(key::HASH_MAX_LISTPACK_ENTRIES),
+            hash_max_listpack_value: lim(key::HASH_MAX_LISTPACK_VALUE),
+            set_max_intset_entries: lim(key::SET_MAX_INTSET_ENTRIES),
+            zset_max_listpack_entries: lim(key::ZSET_MAX_LISTPACK_ENTRIES),
+            zset_max_listpack_value: lim(key::ZSET_MAX_LISTPACK_VALUE),
         });
         self.ks.set_lazy_free(keyspace::keyspace::LazyFree {
-            user_del: self.config.bool("lazyfree-lazy-user-del"),
-            user_flush: self.config.bool("lazyfree-lazy-user-flush"),
+            user_del: self.config.bool(key::LAZYFREE_LAZY_USER_DEL),
+            user_flush: self.config.bool(key::LAZYFREE_LAZY_USER_FLUSH),
         });
-        if let Some(level) = crate::logging::LogLevel::parse(&self.config.str("loglevel")) {
+        if let Some(level) = crate::logging::LogLevel::parse(&self.config.str(key::LOGLEVEL)) {
             crate::logging::set_level(level);
         }
     }

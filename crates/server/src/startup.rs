@@ -1,6 +1,7 @@
 //! Start-up and shutdown: command line, configuration, daemon mode, logging,
 //! listeners, the periodic cron, signals.
 
+use crate::config::key;
 use std::cell::RefCell;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -65,7 +66,7 @@ pub fn run(args: Vec<String>) -> i32 {
             return 1;
         }
     };
-    let mut ready = if config.bool("daemonize") {
+    let mut ready = if config.bool(key::DAEMONIZE) {
         match daemon::daemonize() {
             Ok(r) => r,
             Err(e) => {
@@ -89,8 +90,8 @@ pub fn run(args: Vec<String>) -> i32 {
 }
 
 fn start(config: Config, file: Option<&Path>, ready: &mut Ready) -> anyhow::Result<()> {
-    let level = LogLevel::parse(&config.str("loglevel")).unwrap_or(LogLevel::Notice);
-    let logfile = config.str("logfile");
+    let level = LogLevel::parse(&config.str(key::LOGLEVEL)).unwrap_or(LogLevel::Notice);
+    let logfile = config.str(key::LOGFILE);
     logging::init(level, &logfile)?;
     tracing::info!("oO0OoO0OoO0Oo replikv is starting oO0OoO0OoO0Oo");
     tracing::info!(
@@ -103,7 +104,7 @@ fn start(config: Config, file: Option<&Path>, ready: &mut Ready) -> anyhow::Resu
         Some(_) => tracing::info!("Configuration loaded"),
         None => tracing::warn!("Warning: no config file specified, using the default config. In order to specify a config file use replikv-server /path/to/redis.conf"),
     }
-    let dir = config.str("dir");
+    let dir = config.str(key::DIR);
     if !dir.is_empty() {
         std::env::set_current_dir(&dir)
             .map_err(|e| anyhow::anyhow!("Can't chdir to '{dir}': {e}"))?;
@@ -117,8 +118,8 @@ fn start(config: Config, file: Option<&Path>, ready: &mut Ready) -> anyhow::Resu
         );
     }
     let pidfile = {
-        let p = config.str("pidfile");
-        if p.is_empty() && config.bool("daemonize") {
+        let p = config.str(key::PIDFILE);
+        if p.is_empty() && config.bool(key::DAEMONIZE) {
             "/var/run/replikv.pid".to_string()
         } else {
             p
@@ -139,7 +140,7 @@ fn start(config: Config, file: Option<&Path>, ready: &mut Ready) -> anyhow::Resu
         server.borrow_mut().port = port;
         let logo = {
             let s = server.borrow();
-            s.config.bool("always-show-logo") && s.config.str("logfile").is_empty()
+            s.config.bool(key::ALWAYS_SHOW_LOGO) && s.config.str(key::LOGFILE).is_empty()
         };
         if logo {
             // Redis's banner carries the port and pid; tools (Redis's own
@@ -193,8 +194,8 @@ fn start(config: Config, file: Option<&Path>, ready: &mut Ready) -> anyhow::Resu
 /// Opens a listener for every `bind` address; a leading `-` marks an
 /// address that may be unavailable, as in Redis.
 fn bind_all(config: &Config) -> anyhow::Result<Vec<TcpListener>> {
-    let port = u16::try_from(config.int("port")).unwrap_or(6379);
-    let addrs = config.str("bind");
+    let port = u16::try_from(config.int(key::PORT)).unwrap_or(6379);
+    let addrs = config.str(key::BIND);
     let mut out = Vec::new();
     for raw in addrs.split_whitespace() {
         let (optional, addr) = match raw.strip_prefix('-') {
@@ -253,9 +254,9 @@ async fn accept_loop(server: Rc<RefCell<Server>>, listener: TcpListener) {
         };
         let protected = {
             let s = server.borrow();
-            s.config.bool("protected-mode")
+            s.config.bool(key::PROTECTED_MODE)
                 && !s.auth_required()
-                && s.config.str("bind") == "* -::*"
+                && s.config.str(key::BIND) == "* -::*"
                 && !peer.ip().is_loopback()
         };
         if protected {
@@ -274,7 +275,7 @@ const ACTIVE_REHASH_BUCKETS: usize = 1000;
 async fn cron(server: Rc<RefCell<Server>>) {
     let mut tick = 0u64;
     loop {
-        let hz = server.borrow().config.int("hz").clamp(1, 500) as u64;
+        let hz = server.borrow().config.int(key::HZ).clamp(1, 500) as u64;
         tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
         tick += 1;
         let mut s = server.borrow_mut();
@@ -289,7 +290,7 @@ async fn cron(server: Rc<RefCell<Server>>) {
             }
             s.expire_replica_own_keys(now, 1000);
         }
-        if s.config.bool("activerehashing") {
+        if s.config.bool(key::ACTIVEREHASHING) {
             // Finishes key-table resizes that writes alone would leave
             // half done on an idle database.
             s.ks.rehash_steps(ACTIVE_REHASH_BUCKETS);
@@ -302,7 +303,7 @@ async fn cron(server: Rc<RefCell<Server>>) {
         s.stats.sample(now);
         crate::commands::persistence::cron(&mut s);
         crate::commands::persistence::aof_cron(&mut s, tick % hz == 0);
-        let timeout = s.config.int("timeout");
+        let timeout = s.config.int(key::TIMEOUT);
         if timeout > 0 && tick % hz == 0 {
             for c in s.clients.values() {
                 // Subscribers, replicas and the master link wait by design;
@@ -326,9 +327,9 @@ async fn load_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<()> {
     let (aof_on, dir, name) = {
         let s = server.borrow();
         (
-            s.config.bool("appendonly"),
-            std::path::PathBuf::from(s.config.str("appenddirname")),
-            s.config.str("appendfilename"),
+            s.config.bool(key::APPENDONLY),
+            std::path::PathBuf::from(s.config.str(key::APPENDDIRNAME)),
+            s.config.str(key::APPENDFILENAME),
         )
     };
     if aof_on {
@@ -358,7 +359,7 @@ fn load_aof(
     let s = &mut *s;
     let mut commands = 0u64;
     let last_incr = manifest.iter().rev().find(|e| e.kind == 'i').map(|e| e.seq);
-    let truncated_ok = s.config.bool("aof-load-truncated");
+    let truncated_ok = s.config.bool(key::AOF_LOAD_TRUNCATED);
     for e in manifest.iter().filter(|e| e.kind == 'b' || e.kind == 'i') {
         let path = dir.join(&e.name);
         if e.name.ends_with(".rdb") {
@@ -398,7 +399,7 @@ fn load_aof(
         "DB loaded from append only file: {:.3} seconds ({commands} commands replayed)",
         started.elapsed().as_secs_f64()
     );
-    let fsync = crate::aof::Fsync::parse(&s.config.str("appendfsync"));
+    let fsync = crate::aof::Fsync::parse(&s.config.str(key::APPENDFSYNC));
     s.aof = Some(crate::aof::Aof::open(dir, name, manifest, fsync)?);
     s.prop.force_select();
     Ok(())
@@ -409,15 +410,15 @@ async fn load_rdb_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<()>
     use std::io::Read;
     let (path, loader) = {
         let s = server.borrow();
-        let path = crate::persist::dump_path(&s.config.str("dbfilename"));
+        let path = crate::persist::dump_path(&s.config.str(key::DBFILENAME));
         let loader = crate::persist::Loader::new(
             s.ks.db_count(),
             unix_ms(),
             s.ks.reclaims_expired(),
-            u64::try_from(s.config.int("proto-max-bulk-len")).unwrap_or(u64::MAX),
+            u64::try_from(s.config.int(key::PROTO_MAX_BULK_LEN)).unwrap_or(u64::MAX),
             *s.ks.limits(),
         )
-        .with_key_load_delay(s.config.int("key-load-delay"))
+        .with_key_load_delay(s.config.int(key::KEY_LOAD_DELAY))
         .collect_expired();
         (path, loader)
     };
@@ -440,7 +441,7 @@ async fn load_rdb_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<()>
         server
             .borrow()
             .config
-            .int("loading-process-events-interval-bytes"),
+            .int(key::LOADING_PROCESS_EVENTS_INTERVAL_BYTES),
     )
     .unwrap_or(2 << 20)
     .clamp(1024, 2 << 20);
@@ -514,7 +515,7 @@ fn start_replication(server: &Rc<RefCell<Server>>) {
     let s = &mut *s;
     let port = s.port;
     s.repl.node.replica.config_mut().listening_port = {
-        let announce = u16::try_from(s.config.int("replica-announce-port")).unwrap_or(0);
+        let announce = u16::try_from(s.config.int(key::REPLICA_ANNOUNCE_PORT)).unwrap_or(0);
         if announce != 0 {
             announce
         } else {
@@ -522,7 +523,7 @@ fn start_replication(server: &Rc<RefCell<Server>>) {
         }
     };
     let as_replica = matches!(
-        s.config.get("replicaof"),
+        s.config.value(key::REPLICAOF),
         Some(crate::config::Val::ReplicaOf(Some(_)))
     );
     if let Some((id, offset, db)) = s.loaded_repl.clone() {
@@ -550,7 +551,7 @@ fn start_replication(server: &Rc<RefCell<Server>>) {
     }
     s.loaded_expired_keys = Vec::new();
     if let Some(crate::config::Val::ReplicaOf(Some((host, mport)))) =
-        s.config.get("replicaof").cloned()
+        s.config.value(key::REPLICAOF).cloned()
     {
         let now = unix_ms() as u64;
         let history = if s.loaded_repl.is_some() {
@@ -631,7 +632,7 @@ async fn wait_for_lagging_replicas(server: &Rc<RefCell<Server>>) {
             return;
         }
         tracing::info!("Waiting for replicas before shutting down.");
-        let deadline = now + s.config.int("shutdown-timeout").max(0) * 1000;
+        let deadline = now + s.config.int(key::SHUTDOWN_TIMEOUT).max(0) * 1000;
         s.pause = Some(crate::server::Pause {
             until_ms: deadline,
             all: false,
@@ -679,14 +680,14 @@ async fn wait_for_shutdown_request(server: &Rc<RefCell<Server>>) {
             }
             _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
                 tracing::warn!("Received SIGTERM scheduling shutdown...");
-                let save = !server.borrow().config.str("save").is_empty();
+                let save = !server.borrow().config.str(key::SAVE).is_empty();
                 server.borrow_mut().shutdown =
                     Some(crate::server::ShutdownRequest { save, wait_replicas: true });
                 return;
             }
             _ = async { match int.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
                 tracing::warn!("Received SIGINT scheduling shutdown...");
-                let save = !server.borrow().config.str("save").is_empty();
+                let save = !server.borrow().config.str(key::SAVE).is_empty();
                 server.borrow_mut().shutdown =
                     Some(crate::server::ShutdownRequest { save, wait_replicas: true });
                 return;

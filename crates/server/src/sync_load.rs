@@ -13,6 +13,7 @@
 //! - `on-empty-db` with an empty data set: parsed as it arrives, `-LOADING`
 //!   meanwhile.
 
+use crate::config::key;
 use std::cell::RefCell;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
@@ -41,7 +42,7 @@ pub enum Incoming {
 /// Whether the next payload is parsed as it arrives (Redis's
 /// `useDisklessLoad`).
 pub fn load_to_parser(s: &Server) -> bool {
-    match s.config.str("repl-diskless-load").as_str() {
+    match s.config.str(key::REPL_DISKLESS_LOAD).as_str() {
         "swapdb" => true,
         "on-empty-db" => s.ks.total_keys() == 0,
         _ => false,
@@ -50,7 +51,7 @@ pub fn load_to_parser(s: &Server) -> bool {
 
 fn new_loader(s: &Server, now: u64) -> Loader {
     Loader::new(s.ks.db_count(), now as i64, false, u64::MAX, *s.ks.limits())
-        .with_key_load_delay(s.config.int("key-load-delay"))
+        .with_key_load_delay(s.config.int(key::KEY_LOAD_DELAY))
 }
 
 /// A payload begins (`size` when announced, `replid` of the master).
@@ -60,7 +61,7 @@ pub fn start(s: &mut Server, size: Option<u64>, replid: ReplId, now: u64) {
     s.saving.loading_read = 0;
     if load_to_parser(s) {
         let same_history = s.repl.node.master.history().ids.replid() == &replid;
-        if s.config.str("repl-diskless-load") == "swapdb" && same_history {
+        if s.config.str(key::REPL_DISKLESS_LOAD) == "swapdb" && same_history {
             s.saving.async_loading = true;
         } else {
             s.saving.loading = true;
@@ -160,7 +161,7 @@ pub fn done(s: &mut Server, now: u64) {
                 crate::fork::kill_child(child.pid);
                 let _ = std::fs::remove_file(format!("temp-{}.rdb", child.pid));
             }
-            let dump = crate::persist::dump_path(&s.config.str("dbfilename"));
+            let dump = crate::persist::dump_path(&s.config.str(key::DBFILENAME));
             if let Err(e) = std::fs::rename(&path, &dump) {
                 let _ = std::fs::remove_file(&path);
                 fail(
@@ -226,7 +227,7 @@ fn install(s: &mut Server, dbs: Vec<keyspace::Db>, report: &LoadReport, now: u64
 async fn load_file(server: Rc<RefCell<Server>>, path: PathBuf) {
     let (mut loader, chunk_len) = {
         let s = server.borrow();
-        let len = usize::try_from(s.config.int("loading-process-events-interval-bytes"))
+        let len = usize::try_from(s.config.int(key::LOADING_PROCESS_EVENTS_INTERVAL_BYTES))
             .unwrap_or(2 << 20)
             .clamp(1024, 2 << 20);
         (new_loader(&s, unix_ms() as u64), len)

@@ -1,5 +1,6 @@
 //! CONFIG GET, SET, RESETSTAT, REWRITE and HELP, driven by the directive table.
 
+use crate::config::key;
 use bytes::Bytes;
 use keyspace::call::reply;
 use keyspace::Call;
@@ -81,7 +82,7 @@ pub fn set(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
         ));
     }
     if names.contains(&"dir") {
-        let dir = next.str("dir");
+        let dir = next.str(key::DIR);
         if let Err(e) = std::env::set_current_dir(&dir) {
             return error_text(&format!(
                 "ERR CONFIG SET failed (possibly related to argument 'dir') - {}",
@@ -90,10 +91,10 @@ pub fn set(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
         }
         let _ = next.set("dir", &[current_dir()]);
     }
-    let aof_was = s.config.bool("appendonly");
+    let aof_was = s.config.bool(key::APPENDONLY);
     s.config = next;
     s.config_changed();
-    match (aof_was, s.config.bool("appendonly")) {
+    match (aof_was, s.config.bool(key::APPENDONLY)) {
         (false, true) => {
             if let Err(e) = super::persistence::aof_enable(s) {
                 let _ = s.config.set("appendonly", &["no".to_string()]);

@@ -2,6 +2,7 @@
 //! OBJECT, LOG, REPLICATE, HELP. Several are how Redis's own test suite
 //! sets up its cases, and operators' tooling uses some.
 
+use crate::config::key;
 use bytes::Bytes;
 use keyspace::call::reply;
 use keyspace::Call;
@@ -15,7 +16,7 @@ use crate::session::Session;
 /// DEBUG subcommand [args]
 pub fn debug(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
     // Redis 7 protects DEBUG behind `enable-debug-command` (default "no").
-    let allowed = match s.config.str("enable-debug-command").as_str() {
+    let allowed = match s.config.str(key::ENABLE_DEBUG_COMMAND).as_str() {
         "yes" => true,
         "local" => sess.handle.addr.ip().is_loopback(),
         _ => false,
@@ -79,7 +80,7 @@ pub fn debug(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
                 u64::MAX,
                 *s.ks.limits(),
             );
-            let path = crate::persist::dump_path(&s.config.str("dbfilename"));
+            let path = crate::persist::dump_path(&s.config.str(key::DBFILENAME));
             match crate::persist::load_file(&path, loader) {
                 Ok((dbs, _)) => {
                     s.ks.replace_dbs(dbs);

@@ -1,6 +1,7 @@
 //! Connection and server commands that need server state: PING ECHO QUIT
 //! HELLO AUTH TIME LASTSAVE SHUTDOWN, and OBJECT HELP.
 
+use crate::config::key;
 use bytes::Bytes;
 use keyspace::call::reply;
 use keyspace::numeric::parse_i64;
@@ -182,7 +183,7 @@ pub fn shutdown(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
     if abort {
         return reply::err_static("ERR No shutdown in progress.");
     }
-    let rules = !s.config.str("save").is_empty();
+    let rules = !s.config.str(key::SAVE).is_empty();
     let save = save || (!nosave && rules);
     // With replicas attached the snapshot must come after they caught up
     // (the wait may add to the stream), so the main loop saves then.

@@ -13,6 +13,7 @@ pub mod replication;
 pub mod table;
 pub mod tx;
 
+use crate::config::key;
 use std::collections::HashMap;
 
 use bytes::Bytes;
@@ -291,7 +292,7 @@ fn check_and_run(server: &mut Server, sess: &mut Session, args: &[Bytes], now_ms
     if spec.has(flag::WRITE)
         && !sess.is_master
         && server.repl.is_replica
-        && server.config.bool("replica-read-only")
+        && server.config.bool(key::REPLICA_READ_ONLY)
     {
         sess.flag_transaction();
         return Frame::Error(Bytes::from_static(
@@ -311,7 +312,7 @@ fn check_and_run(server: &mut Server, sess: &mut Session, args: &[Bytes], now_ms
         && !server.repl.link_up
         && !sess.is_master
         && !spec.has(flag::STALE)
-        && !server.config.bool("replica-serve-stale-data")
+        && !server.config.bool(key::REPLICA_SERVE_STALE_DATA)
     {
         sess.flag_transaction();
         return Frame::Error(Bytes::from_static(

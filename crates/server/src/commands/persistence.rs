@@ -1,5 +1,6 @@
 //! SAVE, BGSAVE, DUMP, RESTORE and the snapshot bookkeeping the cron uses.
 
+use crate::config::key;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -83,20 +84,20 @@ impl Default for SaveState {
 pub fn snapshot_info(s: &Server) -> SnapshotInfo {
     SnapshotInfo {
         options: rdb::WriterOptions {
-            compression: s.config.bool("rdbcompression"),
-            checksum: s.config.bool("rdbchecksum"),
+            compression: s.config.bool(key::RDBCOMPRESSION),
+            checksum: s.config.bool(key::RDBCHECKSUM),
             ..rdb::WriterOptions::default()
         },
         used_mem: crate::alloc::allocated() as u64,
         repl: s.repl_aux(),
-        key_save_delay_us: s.config.int("rdb-key-save-delay"),
+        key_save_delay_us: s.config.int(key::RDB_KEY_SAVE_DELAY),
     }
 }
 
 /// Saves in the foreground; returns an error text on failure.
 pub fn save_now(s: &mut Server) -> Result<u64, String> {
     let info = snapshot_info(s);
-    let path = persist::dump_path(&s.config.str("dbfilename"));
+    let path = persist::dump_path(&s.config.str(key::DBFILENAME));
     match persist::save_to_file(&s.ks, &info, &path) {
         Ok(keys) => {
             tracing::info!("DB saved on disk");
@@ -117,7 +118,7 @@ pub fn save_now(s: &mut Server) -> Result<u64, String> {
 /// Starts a background save in a forked child.
 pub fn start_bgsave(s: &mut Server) -> Result<(), String> {
     let info = snapshot_info(s);
-    let path = persist::dump_path(&s.config.str("dbfilename"));
+    let path = persist::dump_path(&s.config.str(key::DBFILENAME));
     s.saving.last_try = unix_ms() / 1000;
     let ks = &s.ks;
     let started = Instant::now();
@@ -213,7 +214,7 @@ pub fn cron(s: &mut Server) {
         return;
     }
     let now = unix_ms() / 1000;
-    let rules = match s.config.get("save") {
+    let rules = match s.config.value(key::SAVE) {
         Some(crate::config::Val::Save(r)) => r.clone(),
         _ => Vec::new(),
     };
@@ -235,8 +236,8 @@ fn auto_aof_rewrite_due(s: &Server) -> bool {
     let Some(aof) = s.aof.as_ref() else {
         return false;
     };
-    let perc = s.config.int("auto-aof-rewrite-percentage");
-    let min = u64::try_from(s.config.int("auto-aof-rewrite-min-size")).unwrap_or(0);
+    let perc = s.config.int(key::AUTO_AOF_REWRITE_PERCENTAGE);
+    let min = u64::try_from(s.config.int(key::AUTO_AOF_REWRITE_MIN_SIZE)).unwrap_or(0);
     let size = aof.current_size();
     if perc <= 0 || size <= min {
         return false;
@@ -255,8 +256,8 @@ fn auto_aof_rewrite_due(s: &Server) -> bool {
 /// written or synced.
 pub fn writes_refused(s: &Server) -> Option<Bytes> {
     if !s.saving.last_ok
-        && s.config.bool("stop-writes-on-bgsave-error")
-        && !s.config.str("save").is_empty()
+        && s.config.bool(key::STOP_WRITES_ON_BGSAVE_ERROR)
+        && !s.config.str(key::SAVE).is_empty()
     {
         return Some(Bytes::from_static(b"MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error."));
     }
@@ -280,7 +281,7 @@ pub fn flushall(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame 
         let _ = std::fs::remove_file(format!("temp-{}.rdb", child.pid));
         tracing::warn!("Background saving terminated by signal 10");
     }
-    if !s.config.str("save").is_empty() {
+    if !s.config.str(key::SAVE).is_empty() {
         let _ = save_now(s);
         s.ks.add_dirty(1);
     }
@@ -481,9 +482,9 @@ pub fn aof_enable(s: &mut Server) -> Result<(), String> {
     if s.aof.is_some() {
         return Ok(());
     }
-    let dir = std::path::PathBuf::from(s.config.str("appenddirname"));
-    let name = s.config.str("appendfilename");
-    let fsync = crate::aof::Fsync::parse(&s.config.str("appendfsync"));
+    let dir = std::path::PathBuf::from(s.config.str(key::APPENDDIRNAME));
+    let name = s.config.str(key::APPENDFILENAME);
+    let fsync = crate::aof::Fsync::parse(&s.config.str(key::APPENDFSYNC));
     let info = snapshot_info(s);
     let ks = &s.ks;
     let aof = crate::aof::Aof::create(&dir, &name, fsync, |path| {

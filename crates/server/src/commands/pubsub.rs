@@ -6,6 +6,7 @@
 //! grow past the pubsub output-buffer hard limit is disconnected, so a
 //! slow reader cannot make the server's memory grow without bound.
 
+use crate::config::key;
 use bytes::{Bytes, BytesMut};
 use keyspace::call::reply;
 use keyspace::glob::glob_match;
@@ -181,7 +182,7 @@ fn deliver(s: &Server, id: u64, frame: &Frame, limit: u64) -> bool {
 /// PUBLISH channel message
 pub fn publish(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
     let (ch, msg) = (c.arg_bytes(1), c.arg_bytes(2));
-    let limit = match s.config.get("client-output-buffer-limit") {
+    let limit = match s.config.value(key::CLIENT_OUTPUT_BUFFER_LIMIT) {
         Some(Val::Obl(l)) => l[2].0,
         _ => 0,
     };

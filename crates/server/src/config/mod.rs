@@ -2,6 +2,7 @@
 //! options, typed access, and the CONFIG GET/SET views, all driven by the
 //! directive table in [`table`].
 
+pub mod key;
 pub mod rewrite;
 pub mod table;
 
@@ -380,25 +381,27 @@ impl Config {
         self.values.get(index_of(d))
     }
 
-    /// A boolean directive (false if unknown).
-    pub fn bool(&self, name: &str) -> bool {
-        matches!(self.get(name), Some(Val::Bool(true)))
+    /// A `yes`/`no` directive.
+    pub fn bool(&self, k: key::Flag) -> bool {
+        matches!(self.values.get(k.0), Some(Val::Bool(true)))
     }
 
-    /// An integer directive (0 if unknown).
-    pub fn int(&self, name: &str) -> i64 {
-        match self.get(name) {
+    /// An integer or byte-count directive.
+    pub fn int(&self, k: key::Number) -> i64 {
+        match self.values.get(k.0) {
             Some(Val::Int(i)) => *i,
             _ => 0,
         }
     }
 
-    /// A string directive ("" if unknown).
-    pub fn str(&self, name: &str) -> String {
-        match self.get(name) {
-            Some(v) => render(v),
-            None => String::new(),
-        }
+    /// A directive as CONFIG GET shows it.
+    pub fn str(&self, k: key::Setting) -> String {
+        self.values.get(k.0).map(render).unwrap_or_default()
+    }
+
+    /// A directive's parsed value.
+    pub fn value(&self, k: key::Setting) -> Option<&Val> {
+        self.values.get(k.0)
     }
 
     /// Sets a directive from already-split arguments (no mutability check).
@@ -499,69 +502,15 @@ fn read_with_includes(path: &Path, depth: usize) -> Result<String, String> {
 mod tests {
     use super::*;
 
-    /// Every name the server passes to `bool`/`int`/`str`/`get` is a
-    /// directive of the table, of a kind the accessor can read: a typo would
-    /// otherwise read as `false`, 0 or "" without a word.
-    #[test]
-    fn every_name_the_server_reads_is_a_directive() {
-        fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    files(&p, out);
-                } else if p.extension().is_some_and(|x| x == "rs") {
-                    out.push(p);
-                }
-            }
-        }
-        let mut paths = Vec::new();
-        files(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-            &mut paths,
-        );
-        let mut seen = 0;
-        let mut problems = Vec::new();
-        for path in paths {
-            let text = std::fs::read_to_string(&path).unwrap();
-            for accessor in ["bool", "int", "str", "get"] {
-                for receiver in ["config.", "cfg."] {
-                    let pat = format!("{receiver}{accessor}(\"");
-                    for (at, _) in text.match_indices(&pat) {
-                        let rest = &text[at + pat.len()..];
-                        let Some(end) = rest.find('"') else { continue };
-                        let name = &rest[..end];
-                        seen += 1;
-                        let ok = match (table::find(name).map(|d| d.kind), accessor) {
-                            (None, _) => false,
-                            (Some(Kind::Bool), "bool") => true,
-                            (Some(Kind::Int { .. } | Kind::Mem { .. }), "int") => true,
-                            (Some(_), "str" | "get") => true,
-                            _ => false,
-                        };
-                        if !ok {
-                            problems.push(format!("{}: {accessor}(\"{name}\")", path.display()));
-                        }
-                    }
-                }
-            }
-        }
-        assert!(seen > 50, "the scan found only {seen} reads");
-        assert!(
-            problems.is_empty(),
-            "unknown or mistyped directives:\n{}",
-            problems.join("\n")
-        );
-    }
-
     #[test]
     fn defaults_parse() {
         let c = Config::default();
-        assert_eq!(c.int("port"), 6379);
-        assert_eq!(c.str("save"), "3600 1 300 100 60 10000");
-        assert!(c.bool("replica-read-only"));
-        assert!(c.bool("slave-read-only"));
-        assert_eq!(c.int("proto-max-bulk-len"), 512 * 1024 * 1024);
-        assert_eq!(c.str("appendfsync"), "everysec");
+        assert_eq!(c.int(key::PORT), 6379);
+        assert_eq!(c.str(key::SAVE), "3600 1 300 100 60 10000");
+        assert!(c.bool(key::REPLICA_READ_ONLY));
+        assert_eq!(c.get("slave-read-only"), Some(&Val::Bool(true)));
+        assert_eq!(c.int(key::PROTO_MAX_BULK_LEN), 512 * 1024 * 1024);
+        assert_eq!(c.str(key::APPENDFSYNC), "everysec");
     }
 
     #[test]
@@ -569,14 +518,14 @@ mod tests {
         let mut c = Config::default();
         c.apply_text("port 7000\n# comment\nsave 900 1\nsave 300 10\nrequirepass \"a:b c\"\nmaxmemory 10mb\nslaveof 10.0.0.1 6379\nbind 127.0.0.1 ::1\n")
             .unwrap();
-        assert_eq!(c.int("port"), 7000);
-        assert_eq!(c.str("save"), "900 1 300 10");
-        assert_eq!(c.str("requirepass"), "a:b c");
-        assert_eq!(c.int("maxmemory"), 10 * 1024 * 1024);
-        assert_eq!(c.str("replicaof"), "10.0.0.1 6379");
-        assert_eq!(c.str("bind"), "127.0.0.1 ::1");
+        assert_eq!(c.int(key::PORT), 7000);
+        assert_eq!(c.str(key::SAVE), "900 1 300 10");
+        assert_eq!(c.str(key::REQUIREPASS), "a:b c");
+        assert_eq!(c.int(key::MAXMEMORY), 10 * 1024 * 1024);
+        assert_eq!(c.str(key::REPLICAOF), "10.0.0.1 6379");
+        assert_eq!(c.str(key::BIND), "127.0.0.1 ::1");
         c.apply_text("save \"\"").unwrap();
-        assert_eq!(c.str("save"), "");
+        assert_eq!(c.str(key::SAVE), "");
     }
 
     #[test]
@@ -594,8 +543,8 @@ mod tests {
         let mut c = Config::default();
         c.apply_text("requirepass redis:123:456   # pw\nsave \"\"  # off\n")
             .unwrap();
-        assert_eq!(c.str("requirepass"), "redis:123:456");
-        assert_eq!(c.str("save"), "");
+        assert_eq!(c.str(key::REQUIREPASS), "redis:123:456");
+        assert_eq!(c.str(key::SAVE), "");
     }
 
     #[test]
@@ -620,9 +569,9 @@ mod tests {
             .collect();
         let mut c = Config::default();
         c.apply_text(&options_to_text(&opts)).unwrap();
-        assert_eq!(c.int("port"), 7001);
-        assert_eq!(c.str("save"), "");
-        assert_eq!(c.str("replicaof"), "h 1");
+        assert_eq!(c.int(key::PORT), 7001);
+        assert_eq!(c.str(key::SAVE), "");
+        assert_eq!(c.str(key::REPLICAOF), "h 1");
     }
 
     #[test]

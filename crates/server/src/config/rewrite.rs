@@ -149,8 +149,8 @@ mod tests {
         );
         let mut again = Config::default();
         again.apply_text(&new).unwrap();
-        assert_eq!(again.str("replicaof"), "10.0.0.2 6379");
-        assert_eq!(again.int("port"), 7001);
+        assert_eq!(again.str(crate::config::key::REPLICAOF), "10.0.0.2 6379");
+        assert_eq!(again.int(crate::config::key::PORT), 7001);
         assert_eq!(
             rewrite_text(&again, &new),
             new,
