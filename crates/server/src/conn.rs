@@ -49,225 +49,314 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
             Some((handle.clone(), decoder, Session::new(handle, authed)))
         }
     };
-    let Some((handle, mut decoder, mut sess)) = accepted else {
+    let Some((handle, decoder, sess)) = accepted else {
         let _ = stream
             .write_all(b"-ERR max number of clients reached\r\n")
             .await;
         return;
     };
-    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
-    let mut wbuf = BytesMut::with_capacity(READ_CHUNK);
-    let mut args: Vec<Bytes> = Vec::with_capacity(8);
-    'conn: loop {
-        if rbuf.capacity() - rbuf.len() < READ_CHUNK / 2 {
-            let hint = decoder.pending_bulk_hint().unwrap_or(0).min(1 << 20);
-            rbuf.reserve(READ_CHUNK.max(hint));
+    let conn = Conn {
+        server,
+        stream,
+        addr,
+        handle,
+        decoder,
+        sess,
+        rbuf: BytesMut::with_capacity(READ_CHUNK),
+        wbuf: BytesMut::with_capacity(READ_CHUNK),
+        args: Vec::with_capacity(8),
+    };
+    conn.run().await;
+}
+
+/// What a served connection owns between reads.
+struct Conn {
+    server: Rc<RefCell<Server>>,
+    stream: TcpStream,
+    addr: std::net::SocketAddr,
+    handle: Rc<crate::session::ClientHandle>,
+    decoder: RequestDecoder,
+    sess: Session,
+    /// Bytes read and not yet decoded.
+    rbuf: BytesMut,
+    /// Replies not yet written.
+    wbuf: BytesMut,
+    /// The request being decoded (reused).
+    args: Vec<Bytes>,
+}
+
+impl Conn {
+    /// Reads, runs and answers until the client leaves; then forgets it.
+    async fn run(mut self) {
+        while let Some(n) = self.read().await {
+            if !self.serve_read(n).await {
+                break;
+            }
         }
-        let room = rbuf.capacity() - rbuf.len();
+        self.close().await;
+    }
+
+    /// Waits for input (or a wake-up, which reads as 0 bytes); None once the
+    /// peer has gone or the client was killed.
+    async fn read(&mut self) -> Option<usize> {
+        if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 2 {
+            let hint = self.decoder.pending_bulk_hint().unwrap_or(0).min(1 << 20);
+            self.rbuf.reserve(READ_CHUNK.max(hint));
+        }
+        let room = self.rbuf.capacity() - self.rbuf.len();
         let n = tokio::select! {
             biased;
-            r = stream.read_buf(&mut rbuf) => match r {
-                Ok(0) | Err(_) => break 'conn,
+            r = self.stream.read_buf(&mut self.rbuf) => match r {
+                Ok(0) | Err(_) => return None,
                 Ok(n) => n,
             },
-            _ = handle.wake.notified() => 0,
+            _ = self.handle.wake.notified() => 0,
         };
-        if handle.killed.get() {
-            break;
+        if self.handle.killed.get() {
+            return None;
         }
         if n > 0 && n < room {
             // A short read drained the socket. Clearing the cached readiness
             // now saves the read that would only return EAGAIN before the
             // task sleeps; a newer readiness event is not lost by this.
-            let _ = stream.try_io(tokio::io::Interest::READABLE, || {
+            let _ = self.stream.try_io(tokio::io::Interest::READABLE, || {
                 Err::<(), _>(std::io::ErrorKind::WouldBlock.into())
             });
         }
-        let mut close = false;
-        let mut first = true;
+        Some(n)
+    }
+
+    /// Runs what the last read completed, writes the replies, and serves a
+    /// client that blocked until it no longer is (its later requests run
+    /// after it unblocks); false when the connection must close.
+    async fn serve_read(&mut self, n: usize) -> bool {
+        let mut counted_read = Some(n);
         loop {
-            {
+            let close = {
+                let server = self.server.clone();
                 let mut s = server.borrow_mut();
-                let s = &mut *s;
-                if first {
+                if let Some(n) = counted_read.take() {
                     s.stats.net_input_bytes += n as u64;
                     s.stats.total_reads += 1;
-                    first = false;
                 }
-                let now = unix_ms();
-                handle.last_interaction_ms.set(now);
-                loop {
-                    match decoder.decode(&mut rbuf, &mut args) {
-                        Ok(Some(_)) => {
-                            if args.is_empty() {
-                                // A replica sends bare newlines while it
-                                // loads a long snapshot: they keep it from
-                                // timing out.
-                                if handle.kind.get() == crate::session::ClientKind::Replica {
-                                    s.repl.node.master.handle_replica_newline(
-                                        replication::master::ReplicaId(handle.id),
-                                        now as u64,
-                                    );
-                                }
-                                continue;
-                            }
-                            if s.paused_for(&sess, &args, now) {
-                                sess.postponed =
-                                    Some(args.iter().map(|a| Bytes::copy_from_slice(a)).collect());
-                                sess.blocked = Some(Blocked::Paused);
-                                break;
-                            }
-                            let was_authed = sess.authenticated;
-                            let reply = dispatch(s, &mut sess, &args, now);
-                            if let Frame::Error(msg) = &reply {
-                                s.stats.count_error(msg);
-                            }
-                            {
-                                // Messages published to this client (possibly
-                                // by this very command) go out before its reply.
-                                let mut pushes = handle.pushes.borrow_mut();
-                                if !pushes.is_empty() {
-                                    wbuf.extend_from_slice(&pushes);
-                                    pushes.clear();
-                                }
-                            }
-                            if sess.blocked.is_some() {
-                                // The reply comes when the client unblocks;
-                                // later requests wait in the buffer.
-                                break;
-                            }
-                            write_reply(&mut sess, &reply, &mut wbuf);
-                            if sess.authenticated != was_authed {
-                                decoder.set_authenticated(sess.authenticated);
-                            }
-                            if sess.close_after_reply {
-                                close = true;
-                                break;
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(e) => {
-                            tracing::debug!(
-                                "Protocol error ({e}) from client: id={} addr={addr}",
-                                handle.id
-                            );
-                            s.stats.count_error(b"ERR");
-                            e.encode_reply(&mut wbuf);
-                            close = true;
-                            break;
-                        }
-                    }
-                }
-                args.clear();
-                // The batch's writes reach the AOF (synced first with
-                // `appendfsync always`), the backlog and replicas together,
-                // before any reply to them goes out.
-                let fed_replicas = s.deliver_stream();
-                if let Some(aof) = s.aof.as_mut() {
-                    crate::aof::exit_if_fatal(aof.write());
-                }
-                if fed_replicas {
-                    crate::repl::drive(s);
-                }
-                let limit = usize::try_from(s.config.int(key::CLIENT_QUERY_BUFFER_LIMIT))
-                    .unwrap_or(usize::MAX);
-                if rbuf.len() > limit {
-                    tracing::warn!("Closing client that reached max query buffer length: id={} addr={addr} qbuf={}", handle.id, rbuf.len());
-                    close = true;
-                }
-                {
-                    // Bytes queued for this client since the last write
-                    // (published messages, the replication stream).
-                    let mut pushes = handle.pushes.borrow_mut();
-                    if !pushes.is_empty() {
-                        wbuf.extend_from_slice(&pushes);
-                        pushes.clear();
-                    }
-                }
-                handle.qbuf.set(rbuf.len());
-                handle.obuf.set(wbuf.len());
-                if !wbuf.is_empty() {
-                    s.stats.net_output_bytes += wbuf.len() as u64;
-                    s.stats.total_writes += 1;
-                }
-            }
-            if !wbuf.is_empty() {
-                if stream.write_all(&wbuf).await.is_err() {
-                    break 'conn;
-                }
-                if handle.kind.get() == crate::session::ClientKind::Replica {
-                    // The socket made progress: the master side learns what
-                    // is still queued (output-buffer limits, the diskless
-                    // transfer timeout).
-                    let mut s = server.borrow_mut();
-                    let pending = handle.pushes.borrow().len() as u64;
-                    s.repl.node.master.handle_replica_pending(
-                        replication::master::ReplicaId(handle.id),
-                        unix_ms() as u64,
-                        pending,
-                    );
-                    crate::repl::drive(&mut s);
-                }
-                if wbuf.capacity() > KEEP_OUTPUT {
-                    wbuf = BytesMut::with_capacity(READ_CHUNK);
-                } else {
-                    wbuf.clear();
-                }
-                handle.obuf.set(0);
-            }
-            if close || (handle.close_after_flush.get() && handle.pushes.borrow().is_empty()) {
-                break 'conn;
-            }
-            let Some(blocked) = sess.blocked else {
-                break;
+                let close = self.run_requests(&mut s);
+                self.after_batch(&mut s) || close
             };
-            let Some(reply) = wait_unblocked(
-                &server,
-                &handle,
-                blocked,
-                Peer {
-                    stream: &mut stream,
-                    rbuf: &mut rbuf,
-                },
-            )
-            .await
-            else {
-                break 'conn;
-            };
-            sess.blocked = None;
-            if let Some(args) = sess.postponed.take() {
-                // The pause is over: run the held-back request now.
-                let mut s = server.borrow_mut();
-                let reply = dispatch(&mut s, &mut sess, &args, unix_ms());
-                if let Frame::Error(msg) = &reply {
-                    s.stats.count_error(msg);
-                }
-                if sess.blocked.is_some() {
-                    // Blocked again: its reply comes when it unblocks.
-                    sess.skip_reply = true;
-                }
-                write_reply(&mut sess, &reply, &mut wbuf);
-                continue;
+            if !self.flush().await {
+                return false;
             }
-            reply.encode(sess.proto(), &mut wbuf);
+            if close
+                || (self.handle.close_after_flush.get() && self.handle.pushes.borrow().is_empty())
+            {
+                return false;
+            }
+            let Some(blocked) = self.sess.blocked else {
+                return true;
+            };
+            if !self.finish_blocked(blocked).await {
+                return false;
+            }
         }
     }
-    let _ = stream.shutdown().await;
-    let mut s = server.borrow_mut();
-    crate::commands::tx::unwatch_all(&mut s, &mut sess);
-    crate::commands::pubsub::forget_client(&mut s, &handle);
-    s.blocking.unblock(handle.id);
-    // Any connection the master machine has a record of, replica or one
-    // that only sent REPLCONF, must be forgotten there too.
-    if handle.kind.get() == crate::session::ClientKind::Replica
-        || s.repl
-            .node
-            .master
-            .knows(replication::master::ReplicaId(handle.id))
-    {
-        crate::repl::replica_gone(&mut s, handle.id);
+
+    /// Decodes and runs every complete request in the read buffer, until
+    /// one blocks; true when the connection must close after the replies.
+    fn run_requests(&mut self, s: &mut Server) -> bool {
+        let now = unix_ms();
+        self.handle.last_interaction_ms.set(now);
+        let close = loop {
+            match self.decoder.decode(&mut self.rbuf, &mut self.args) {
+                Ok(Some(_)) => {}
+                Ok(None) => break false,
+                Err(e) => {
+                    tracing::debug!(
+                        "Protocol error ({e}) from client: id={} addr={}",
+                        self.handle.id,
+                        self.addr
+                    );
+                    s.stats.count_error(b"ERR");
+                    e.encode_reply(&mut self.wbuf);
+                    break true;
+                }
+            }
+            if self.args.is_empty() {
+                // A replica sends bare newlines while it loads a long
+                // snapshot: they keep it from timing out.
+                if self.handle.kind.get() == crate::session::ClientKind::Replica {
+                    s.repl.node.master.handle_replica_newline(
+                        replication::master::ReplicaId(self.handle.id),
+                        now as u64,
+                    );
+                }
+                continue;
+            }
+            if s.paused_for(&self.sess, &self.args, now) {
+                self.sess.postponed = Some(
+                    self.args
+                        .iter()
+                        .map(|a| Bytes::copy_from_slice(a))
+                        .collect(),
+                );
+                self.sess.blocked = Some(Blocked::Paused);
+                break false;
+            }
+            let was_authed = self.sess.authenticated;
+            let args = std::mem::take(&mut self.args);
+            let reply = self.execute(s, &args, now);
+            self.args = args;
+            if self.sess.blocked.is_some() {
+                // The reply comes when the client unblocks; later requests
+                // wait in the buffer.
+                break false;
+            }
+            write_reply(&mut self.sess, &reply, &mut self.wbuf);
+            if self.sess.authenticated != was_authed {
+                self.decoder.set_authenticated(self.sess.authenticated);
+            }
+            if self.sess.close_after_reply {
+                break true;
+            }
+        };
+        self.args.clear();
+        close
     }
-    s.unregister_client(handle.id);
+
+    /// Runs one request and counts its error; messages published to this
+    /// client (possibly by this very command) are queued before its reply.
+    fn execute(&mut self, s: &mut Server, args: &[Bytes], now: i64) -> Frame {
+        let reply = dispatch(s, &mut self.sess, args, now);
+        if let Frame::Error(msg) = &reply {
+            s.stats.count_error(msg);
+        }
+        self.take_pushes();
+        reply
+    }
+
+    /// Moves what other parts of the server queued for this client
+    /// (published messages, the replication stream) to the output.
+    fn take_pushes(&mut self) {
+        let mut pushes = self.handle.pushes.borrow_mut();
+        if !pushes.is_empty() {
+            self.wbuf.extend_from_slice(&pushes);
+            pushes.clear();
+        }
+    }
+
+    /// The work after a batch of requests; true when the client must go
+    /// (its query buffer passed the limit).
+    fn after_batch(&mut self, s: &mut Server) -> bool {
+        // The batch's writes reach the AOF (synced first with `appendfsync
+        // always`), the backlog and replicas together, before any reply to
+        // them goes out.
+        let fed_replicas = s.deliver_stream();
+        if let Some(aof) = s.aof.as_mut() {
+            crate::aof::exit_if_fatal(aof.write());
+        }
+        if fed_replicas {
+            crate::repl::drive(s);
+        }
+        let limit = query_buffer_limit(s);
+        let over = self.rbuf.len() > limit;
+        if over {
+            tracing::warn!(
+                "Closing client that reached max query buffer length: id={} addr={} qbuf={}",
+                self.handle.id,
+                self.addr,
+                self.rbuf.len()
+            );
+        }
+        self.take_pushes();
+        self.handle.qbuf.set(self.rbuf.len());
+        self.handle.obuf.set(self.wbuf.len());
+        if !self.wbuf.is_empty() {
+            s.stats.net_output_bytes += self.wbuf.len() as u64;
+            s.stats.total_writes += 1;
+        }
+        over
+    }
+
+    /// Writes the pending output; false if the peer is gone.
+    async fn flush(&mut self) -> bool {
+        if self.wbuf.is_empty() {
+            return true;
+        }
+        if self.stream.write_all(&self.wbuf).await.is_err() {
+            return false;
+        }
+        if self.handle.kind.get() == crate::session::ClientKind::Replica {
+            // The socket made progress: the master side learns what is still
+            // queued (output-buffer limits, the diskless transfer timeout).
+            let mut s = self.server.borrow_mut();
+            let pending = self.handle.pushes.borrow().len() as u64;
+            s.repl.node.master.handle_replica_pending(
+                replication::master::ReplicaId(self.handle.id),
+                unix_ms() as u64,
+                pending,
+            );
+            crate::repl::drive(&mut s);
+        }
+        if self.wbuf.capacity() > KEEP_OUTPUT {
+            self.wbuf = BytesMut::with_capacity(READ_CHUNK);
+        } else {
+            self.wbuf.clear();
+        }
+        self.handle.obuf.set(0);
+        true
+    }
+
+    /// Waits until a blocked client is served or times out, and queues its
+    /// reply; a request held back by a pause runs now. False if the client
+    /// hung up or was killed meanwhile.
+    async fn finish_blocked(&mut self, blocked: Blocked) -> bool {
+        let peer = Peer {
+            stream: &mut self.stream,
+            rbuf: &mut self.rbuf,
+        };
+        let Some(reply) = wait_unblocked(&self.server, &self.handle, blocked, peer).await else {
+            return false;
+        };
+        self.sess.blocked = None;
+        if let Some(args) = self.sess.postponed.take() {
+            // The pause is over: run the held-back request now.
+            let server = self.server.clone();
+            let mut s = server.borrow_mut();
+            let reply = self.execute(&mut s, &args, unix_ms());
+            if self.sess.blocked.is_some() {
+                // Blocked again: its reply comes when it unblocks.
+                self.sess.skip_reply = true;
+            }
+            write_reply(&mut self.sess, &reply, &mut self.wbuf);
+        } else {
+            reply.encode(self.sess.proto(), &mut self.wbuf);
+        }
+        true
+    }
+
+    /// Closes the socket and removes every trace of the client.
+    async fn close(mut self) {
+        let _ = self.stream.shutdown().await;
+        let mut s = self.server.borrow_mut();
+        let handle = &self.handle;
+        crate::commands::tx::unwatch_all(&mut s, &mut self.sess);
+        crate::commands::pubsub::forget_client(&mut s, handle);
+        s.blocking.unblock(handle.id);
+        // Any connection the master machine has a record of, replica or one
+        // that only sent REPLCONF, must be forgotten there too.
+        if handle.kind.get() == crate::session::ClientKind::Replica
+            || s.repl
+                .node
+                .master
+                .knows(replication::master::ReplicaId(handle.id))
+        {
+            crate::repl::replica_gone(&mut s, handle.id);
+        }
+        s.unregister_client(handle.id);
+    }
+}
+
+/// `client-query-buffer-limit` in bytes.
+fn query_buffer_limit(s: &Server) -> usize {
+    usize::try_from(s.config.int(key::CLIENT_QUERY_BUFFER_LIMIT)).unwrap_or(usize::MAX)
 }
 
 /// Appends a request's reply (unless it asked for none) and any extra
@@ -337,8 +426,7 @@ async fn wait_unblocked(
     blocked: Blocked,
     mut peer: Peer<'_>,
 ) -> Option<Frame> {
-    let limit = usize::try_from(server.borrow().config.int(key::CLIENT_QUERY_BUFFER_LIMIT))
-        .unwrap_or(usize::MAX);
+    let limit = query_buffer_limit(&server.borrow());
     match blocked {
         Blocked::Paused => loop {
             let (until, unpaused) = {
