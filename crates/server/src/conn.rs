@@ -431,7 +431,10 @@ async fn wait_unblocked(
         Blocked::Paused => loop {
             let (until, unpaused) = {
                 let s = server.borrow();
-                (s.pause.map(|p| p.until_ms), s.unpaused.clone())
+                (
+                    s.clients.pause_set().map(|p| p.until_ms),
+                    s.clients.unpaused(),
+                )
             };
             let now = unix_ms();
             let Some(until) = until.filter(|u| *u > now) else {
@@ -506,7 +509,7 @@ struct WaitCount<'a>(&'a Rc<RefCell<Server>>, &'a crate::session::ClientHandle);
 
 impl<'a> WaitCount<'a> {
     fn new(server: &'a Rc<RefCell<Server>>, handle: &'a crate::session::ClientHandle) -> Self {
-        server.borrow_mut().wait_clients += 1;
+        server.borrow_mut().clients.wait_started();
         handle.in_wait.set(true);
         WaitCount(server, handle)
     }
@@ -517,7 +520,7 @@ impl Drop for WaitCount<'_> {
         self.1.in_wait.set(false);
         // Never held across a borrow: the wait loop borrows only briefly.
         if let Ok(mut s) = self.0.try_borrow_mut() {
-            s.wait_clients = s.wait_clients.saturating_sub(1);
+            s.clients.wait_ended();
         }
     }
 }

@@ -103,7 +103,7 @@ fn section(s: &Server, name: &str, out: &mut String) {
     let w = out;
     match name {
         "server" => {
-            let uptime = s.uptime_secs();
+            let uptime = s.process.uptime_secs();
             let _ = write!(
                 w,
                 "# Server\r\nredis_version:{}\r\nreplikv_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\nos:{}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\n",
@@ -111,15 +111,15 @@ fn section(s: &Server, name: &str, out: &mut String) {
                 crate::REPLIKV_VERSION,
                 os_name(),
                 std::process::id(),
-                s.run_id,
-                s.port,
+                s.process.run_id,
+                s.process.port,
                 now * 1000,
                 uptime,
                 uptime / 86400,
                 s.config.int(key::HZ),
                 s.config.int(key::HZ),
                 (now / 1000) & ((1 << 24) - 1),
-                s.executable,
+                s.process.executable,
                 s.config.file.as_deref().unwrap_or(""),
             );
         }
@@ -134,7 +134,7 @@ fn section(s: &Server, name: &str, out: &mut String) {
                 s.config.int(key::MAXCLIENTS),
                 s.clients.values().map(|c| c.qbuf.get()).max().unwrap_or(0),
                 s.clients.values().map(|c| c.obuf.get()).max().unwrap_or(0),
-                s.blocking.clients.len() + s.wait_clients,
+                s.blocking.clients.len() + s.clients.waiting(),
             );
         }
         "memory" => {
@@ -188,7 +188,7 @@ fn section(s: &Server, name: &str, out: &mut String) {
                 )
             });
             let loading = if sv.loading {
-                format!("loading_start_time:{}\r\nloading_total_bytes:{}\r\nloading_rdb_used_mem:0\r\nloading_loaded_bytes:{}\r\nloading_loaded_perc:{perc:.2}\r\nloading_eta_seconds:{eta}\r\n", s.lastsave, sv.loading_total, sv.loading_read)
+                format!("loading_start_time:{}\r\nloading_total_bytes:{}\r\nloading_rdb_used_mem:0\r\nloading_loaded_bytes:{}\r\nloading_loaded_perc:{perc:.2}\r\nloading_eta_seconds:{eta}\r\n", s.saving.lastsave, sv.loading_total, sv.loading_read)
             } else {
                 String::new()
             };
@@ -205,7 +205,7 @@ fn section(s: &Server, name: &str, out: &mut String) {
                     crate::commands::persistence::active_child(s)
                         == Some(crate::commands::persistence::ChildKind::Rdb)
                 ),
-                s.lastsave,
+                s.saving.lastsave,
                 if sv.last_ok { "ok" } else { "err" },
                 sv.last_secs,
                 sv.saves,

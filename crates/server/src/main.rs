@@ -3,6 +3,7 @@
 
 mod alloc;
 mod aof;
+mod clients;
 mod commands;
 mod config;
 mod conn;
@@ -14,8 +15,10 @@ mod info;
 mod lazyfree;
 mod logging;
 mod persist;
+mod process;
 mod propagate;
 mod repl;
+mod replica_own_keys;
 mod server;
 mod session;
 mod startup;

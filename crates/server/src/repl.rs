@@ -245,7 +245,7 @@ fn log(level: Level, msg: String) {
 }
 
 fn client(s: &Server, id: ReplicaId) -> Option<Rc<ClientHandle>> {
-    s.clients.get(&id.0).cloned()
+    s.clients.get(id.0).cloned()
 }
 
 /// Hands the batched writes to the AOF buffer and the master machine

@@ -4,7 +4,6 @@ use crate::config::key;
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
-use std::time::Instant;
 
 use bytes::Bytes;
 use keyspace::{Call, Keyspace, KeyspaceConfig, Propagate};
@@ -30,23 +29,9 @@ pub struct Watcher {
     pub stale: Cell<bool>,
 }
 
-/// A CLIENT PAUSE in force.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pause {
-    /// End of the pause, Unix ms.
-    pub until_ms: i64,
-    /// Every command (ALL) or only writes (WRITE).
-    pub all: bool,
-}
+pub use crate::clients::Pause;
 
-/// How the server should stop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ShutdownRequest {
-    /// Save a snapshot first.
-    pub save: bool,
-    /// Give lagging replicas `shutdown-timeout` to catch up (not with NOW).
-    pub wait_replicas: bool,
-}
+pub use crate::process::ShutdownRequest;
 
 /// Counters for INFO stats, commandstats and errorstats.
 #[derive(Debug, Default)]
@@ -147,71 +132,35 @@ pub struct Server {
     pub stats: Stats,
     /// The command table index.
     pub commands: CommandTable,
-    /// Connected clients by id.
-    pub clients: BTreeMap<u64, Rc<ClientHandle>>,
-    /// Next client id.
-    pub next_client_id: u64,
-    /// Random 40-character id of this process run.
-    pub run_id: String,
-    /// When the server started.
-    pub started: Instant,
+    /// Connected clients, the pause in force, clients in WAIT.
+    pub clients: crate::clients::Clients,
+    /// This run's identity and shutdown request.
+    pub process: crate::process::Process,
     /// Replication: both roles' state machines.
     pub repl: Repl,
-    /// The port actually listened on.
-    pub port: u16,
-    /// Set when a shutdown was requested.
-    pub shutdown: Option<ShutdownRequest>,
-    /// Unix seconds of the last successful save (start time if none).
-    pub lastsave: i64,
-    /// Path of the executable.
-    pub executable: String,
     /// Cached `requirepass` (None when empty).
     requirepass: Option<Bytes>,
     /// Cached request decoder limits.
     pub limits: DecoderLimits,
     /// Whether the cron expires keys actively (DEBUG SET-ACTIVE-EXPIRE).
     pub active_expire: bool,
-    /// Replication ID, offset and stream database found in the dump
-    /// loaded at start-up.
-    pub loaded_repl: Option<(String, i64, usize)>,
-    /// Keys found expired in that dump, deleted on replicas once the
-    /// history is restored.
-    pub loaded_expired_keys: Vec<(usize, Bytes)>,
-    /// The CLIENT PAUSE in force, if any.
-    pub pause: Option<Pause>,
-    /// Woken by CLIENT UNPAUSE.
-    pub unpaused: Rc<tokio::sync::Notify>,
     /// The append-only file, when `appendonly yes`.
     pub aof: Option<crate::aof::Aof>,
     /// Clients blocked on keys (BLPOP and friends).
     pub blocking: crate::commands::blocking::Blocking,
-    /// Clients blocked in WAIT (counted in `blocked_clients`, as Redis
-    /// does).
-    pub wait_clients: usize,
     /// Snapshot and load state.
     pub saving: crate::commands::persistence::SaveState,
-    /// Subscribers of each channel.
-    pub channels: HashMap<Bytes, Vec<u64>>,
-    /// Subscribers of each pattern.
-    pub patterns: HashMap<Bytes, Vec<u64>>,
+    /// Pub/sub subscribers of each channel and pattern.
+    pub subscribers: crate::commands::pubsub::Subscribers,
     /// Clients watching each (database, key).
     pub watchers: HashMap<(usize, Bytes), Vec<Watcher>>,
     /// The propagation stream's owner: effects, SELECTs, encoding.
     pub prop: crate::propagate::Propagation,
     /// Reused buffer for the keyspace's modified-key log.
     modified_keys: Vec<(usize, Bytes)>,
-    /// Set while a writable replica runs a command of one of its own
-    /// clients (not its master's).
-    pub own_replica_write: bool,
-    /// Keys a writable replica's own clients gave an expiry: its master
-    /// will never send their DEL, so the replica expires them itself
-    /// (Redis's `slaveKeysWithExpire`). Ordered, so the cron can go round
-    /// it with a cursor instead of looking at the same keys every time.
-    pub replica_volatile: indexmap::IndexSet<(usize, Bytes)>,
-    /// Where the cron's next look at `replica_volatile` starts.
-    replica_volatile_cursor: usize,
-    /// Wakes the main loop (shutdown requests).
-    pub wake_main: Rc<tokio::sync::Notify>,
+    /// A writable replica's own keys with an expiry, which it expires
+    /// itself.
+    pub replica_own: crate::replica_own_keys::ReplicaOwnKeys,
 }
 
 /// Current Unix time in milliseconds.
@@ -249,40 +198,26 @@ impl Server {
             ks,
             stats: Stats::default(),
             commands: CommandTable::default(),
-            clients: BTreeMap::new(),
-            next_client_id: 1,
-            run_id: hex(&random_bytes()),
-            started: Instant::now(),
+            clients: Default::default(),
+            process: crate::process::Process::new(
+                hex(&random_bytes()),
+                u16::try_from(config.int(key::PORT)).unwrap_or(6379),
+            ),
             repl: Repl::new(
                 &config,
                 u16::try_from(config.int(key::PORT)).unwrap_or(6379),
             ),
-            port: u16::try_from(config.int(key::PORT)).unwrap_or(6379),
-            shutdown: None,
-            lastsave: unix_ms() / 1000,
-            executable: std::env::current_exe()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
             requirepass: None,
             limits: DecoderLimits::default(),
             active_expire: true,
             saving: Default::default(),
             blocking: Default::default(),
-            wait_clients: 0,
             aof: None,
-            pause: None,
-            unpaused: Rc::new(tokio::sync::Notify::new()),
-            loaded_repl: None,
-            loaded_expired_keys: Vec::new(),
             watchers: HashMap::new(),
-            channels: HashMap::new(),
-            patterns: HashMap::new(),
+            subscribers: Default::default(),
             prop: Default::default(),
             modified_keys: Vec::new(),
-            own_replica_write: false,
-            replica_volatile: Default::default(),
-            replica_volatile_cursor: 0,
-            wake_main: Rc::new(tokio::sync::Notify::new()),
+            replica_own: Default::default(),
             lazyfree: crate::lazyfree::LazyFreer::start(),
             config,
         };
@@ -305,7 +240,7 @@ impl Server {
         let backlog = mcfg.backlog_size;
         *self.repl.node.master.config_mut() = mcfg;
         let _ = self.repl.node.master.set_backlog_size(backlog);
-        let rcfg = crate::repl::replica_config(&self.config, self.port);
+        let rcfg = crate::repl::replica_config(&self.config, self.process.port);
         *self.repl.node.replica.config_mut() = rcfg;
         let lim = |name: key::Number| usize::try_from(self.config.int(name)).unwrap_or(0);
         self.ks.set_limits(keyspace::value::EncodingLimits {
@@ -343,11 +278,10 @@ impl Server {
         addr: std::net::SocketAddr,
         laddr: std::net::SocketAddr,
     ) -> Rc<ClientHandle> {
-        let id = self.next_client_id;
-        self.next_client_id += 1;
+        let id = self.clients.take_id();
         self.stats.total_connections_received += 1;
         let h = Rc::new(ClientHandle::new(id, addr, laddr, unix_ms()));
-        self.clients.insert(id, h.clone());
+        self.clients.insert(h.clone());
         h
     }
 
@@ -361,7 +295,7 @@ impl Server {
 
     /// Forgets a client.
     pub fn unregister_client(&mut self, id: u64) {
-        self.clients.remove(&id);
+        self.clients.remove(id);
     }
 
     /// Records what a finished call changed: every key event is handled
@@ -426,13 +360,13 @@ impl Server {
 
     /// One changed key: WATCH and blocked clients hear of it.
     fn key_changed(&mut self, db: usize, key: &Bytes) {
-        if self.own_replica_write
+        if self.replica_own.running()
             && self
                 .ks
                 .db(db)
                 .is_some_and(|d| d.expire_of(key) != keyspace::db::NO_EXPIRE)
         {
-            self.replica_volatile.insert((db, key.clone()));
+            self.replica_own.note(db, key);
         }
         if !self.watchers.is_empty() {
             self.touch(db, key);
@@ -443,44 +377,39 @@ impl Server {
     }
 
     /// Expires the keys a writable replica's own clients gave a TTL (see
-    /// [`Server::replica_volatile`]); forgets those that lost their TTL or
+    /// [`crate::replica_own_keys`]); forgets those that lost their TTL or
     /// are gone, and everything once the node is no longer a replica. At
     /// most `budget` keys are looked at per call.
     pub fn expire_replica_own_keys(&mut self, now_ms: i64, budget: usize) {
-        if self.replica_volatile.is_empty() {
+        use crate::replica_own_keys::KeyTtl;
+        if self.replica_own.is_empty() {
             return;
         }
         if !self.repl.is_replica {
-            self.replica_volatile.clear();
+            self.replica_own.clear();
             return;
         }
-        let mut i = self.replica_volatile_cursor;
-        for _ in 0..budget.min(self.replica_volatile.len()) {
-            if i >= self.replica_volatile.len() {
-                i = 0;
-            }
-            let Some((db, key)) = self.replica_volatile.get_index(i).cloned() else {
-                break;
-            };
+        let ks = &self.ks;
+        let due = self.replica_own.sweep(budget, |db, key| {
             // A missing key has no expiry either.
-            let at = self
-                .ks
+            let at = ks
                 .db(db)
-                .map_or(keyspace::db::NO_EXPIRE, |d| d.expire_of(&key));
+                .map_or(keyspace::db::NO_EXPIRE, |d| d.expire_of(key));
             if at == keyspace::db::NO_EXPIRE {
-                self.replica_volatile.swap_remove_index(i);
+                KeyTtl::None
             } else if keyspace::db::expired_at(at, now_ms) {
-                self.replica_volatile.swap_remove_index(i);
-                if let Some(d) = self.ks.db_mut(db) {
-                    d.remove(&key);
-                }
-                self.ks.stats.expired_keys += 1;
-                self.expired_alone(db, key);
+                KeyTtl::Due
             } else {
-                i += 1;
+                KeyTtl::Later
             }
+        });
+        for (db, key) in due {
+            if let Some(d) = self.ks.db_mut(db) {
+                d.remove(&key);
+            }
+            self.ks.stats.expired_keys += 1;
+            self.expired_alone(db, key);
         }
-        self.replica_volatile_cursor = i;
     }
 
     /// Records the effect of serving a blocked client (the non-blocking
@@ -584,12 +513,6 @@ impl Server {
         }
     }
 
-    /// Asks the main loop to shut the server down.
-    pub fn request_shutdown(&mut self, req: ShutdownRequest) {
-        self.shutdown = Some(req);
-        self.wake_main.notify_one();
-    }
-
     /// Replication history to store in a snapshot: only a node with a
     /// backlog has a stream others could continue from.
     pub fn repl_aux(&self) -> Option<rdb::ReplAux> {
@@ -616,7 +539,7 @@ impl Server {
     /// Whether a request from `sess` must wait for a CLIENT PAUSE to end.
     /// Replicas and the master link are never paused.
     pub fn paused_for(&self, sess: &crate::session::Session, args: &[Bytes], now_ms: i64) -> bool {
-        let Some(p) = self.pause else {
+        let Some(p) = self.clients.pause_set() else {
             return false;
         };
         if p.until_ms <= now_ms
@@ -632,11 +555,6 @@ impl Server {
         // ALL holds every command, CLIENT UNPAUSE included, as Redis 7.0
         // does; WRITE only those that may change data.
         p.all || spec.has(flag::WRITE) || spec.has(flag::MAY_REPLICATE)
-    }
-
-    /// Seconds since start.
-    pub fn uptime_secs(&self) -> u64 {
-        self.started.elapsed().as_secs()
     }
 }
 

@@ -137,7 +137,7 @@ fn start(config: Config, file: Option<&Path>, ready: &mut Ready) -> anyhow::Resu
             .first()
             .and_then(|l| l.local_addr().ok())
             .map_or(0, |a| a.port());
-        server.borrow_mut().port = port;
+        server.borrow_mut().process.port = port;
         let logo = {
             let s = server.borrow();
             s.config.bool(key::ALWAYS_SHOW_LOGO) && s.config.str(key::LOGFILE).is_empty()
@@ -164,13 +164,16 @@ fn start(config: Config, file: Option<&Path>, ready: &mut Ready) -> anyhow::Resu
             tokio::task::spawn_local(accept_loop(server.clone(), l));
         }
         tokio::task::spawn_local(cron(server.clone()));
-        if let Err(e) = load_at_startup(&server).await {
-            if !pidfile.is_empty() {
-                let _ = std::fs::remove_file(&pidfile);
+        let dump = match load_at_startup(&server).await {
+            Ok(dump) => dump,
+            Err(e) => {
+                if !pidfile.is_empty() {
+                    let _ = std::fs::remove_file(&pidfile);
+                }
+                return Err(e);
             }
-            return Err(e);
-        }
-        start_replication(&server);
+        };
+        start_replication(&server, dump);
         tracing::info!("Ready to accept connections");
         ready.notify(true);
         wait_for_shutdown(&server).await;
@@ -323,7 +326,18 @@ async fn cron(server: Rc<RefCell<Server>>) {
 /// Loads the data set: from the append-only file when `appendonly yes`
 /// and one exists, else from the dump file; then opens (or creates) the
 /// append-only file.
-async fn load_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<()> {
+/// What the dump file loaded at start-up says about replication.
+#[derive(Debug, Default)]
+struct DumpHistory {
+    /// Replication ID, offset and stream database, when the dump has them.
+    repl: Option<(String, i64, usize)>,
+    /// Keys found expired in the dump, deleted on replicas once the history
+    /// is restored.
+    expired_keys: Vec<(usize, bytes::Bytes)>,
+}
+
+/// Loads the AOF, or else the dump file.
+async fn load_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<DumpHistory> {
     let (aof_on, dir, name) = {
         let s = server.borrow();
         (
@@ -336,15 +350,15 @@ async fn load_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<()> {
         let existing = crate::aof::Aof::existing(&dir, &name).map_err(|e| anyhow::anyhow!(e))?;
         if let Some(manifest) = existing {
             load_aof(server, &dir, &name, manifest)?;
-            return Ok(());
+            return Ok(DumpHistory::default());
         }
     }
-    load_rdb_at_startup(server).await?;
+    let dump = load_rdb_at_startup(server).await?;
     if aof_on {
         let mut s = server.borrow_mut();
         crate::commands::persistence::aof_enable(&mut s).map_err(|e| anyhow::anyhow!(e))?;
     }
-    Ok(())
+    Ok(dump)
 }
 
 /// Loads every file of an existing append-only file, in manifest order.
@@ -406,7 +420,7 @@ fn load_aof(
 }
 
 /// Loads the dump file, if there is one, while clients get `-LOADING`.
-async fn load_rdb_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<()> {
+async fn load_rdb_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<DumpHistory> {
     use std::io::Read;
     let (path, loader) = {
         let s = server.borrow();
@@ -424,7 +438,7 @@ async fn load_rdb_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<()>
     };
     let mut file = match std::fs::File::open(&path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(DumpHistory::default()),
         Err(e) => anyhow::bail!("Fatal error loading the DB: {e}. Exiting."),
     };
     let started = std::time::Instant::now();
@@ -486,11 +500,11 @@ async fn load_rdb_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<()>
     );
     s.ks.replace_dbs(dbs);
     s.saving.loaded_keys = report.loaded;
-    s.loaded_expired_keys = std::mem::take(&mut report.expired_keys);
+    let expired_keys = std::mem::take(&mut report.expired_keys);
     s.saving.loaded_expired = report.expired;
     // Redis trusts the replication fields only with a stream database
     // (older writers stored -1 there by mistake).
-    s.loaded_repl = match (
+    let repl = match (
         report.repl_id.clone(),
         report.repl_offset,
         report.repl_stream_db,
@@ -505,15 +519,15 @@ async fn load_rdb_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<()>
         "DB loaded from disk: {:.3} seconds",
         started.elapsed().as_secs_f64()
     );
-    Ok(())
+    Ok(DumpHistory { repl, expired_keys })
 }
 
 /// Continues the replication history found in the dump file and connects
 /// to the configured master, if any.
-fn start_replication(server: &Rc<RefCell<Server>>) {
+fn start_replication(server: &Rc<RefCell<Server>>, dump: DumpHistory) {
     let mut s = server.borrow_mut();
     let s = &mut *s;
-    let port = s.port;
+    let port = s.process.port;
     s.repl.node.replica.config_mut().listening_port = {
         let announce = u16::try_from(s.config.int(key::REPLICA_ANNOUNCE_PORT)).unwrap_or(0);
         if announce != 0 {
@@ -526,7 +540,7 @@ fn start_replication(server: &Rc<RefCell<Server>>) {
         s.config.value(key::REPLICAOF),
         Some(crate::config::Val::ReplicaOf(Some(_)))
     );
-    if let Some((id, offset, db)) = s.loaded_repl.clone() {
+    if let Some((id, offset, db)) = dump.repl.clone() {
         s.repl.restore_history(&s.config, &id, offset, as_replica);
         if as_replica {
             s.repl.set_master_db(db);
@@ -539,7 +553,7 @@ fn start_replication(server: &Rc<RefCell<Server>>) {
                 repl: s.repl.active(),
                 aof: false,
             };
-            for (db, key) in std::mem::take(&mut s.loaded_expired_keys) {
+            for (db, key) in dump.expired_keys {
                 s.prop
                     .push(db, vec![bytes::Bytes::from_static(b"DEL"), key]);
                 if let Some((earlier, to)) = s.prop.end_request(to_replicas) {
@@ -549,12 +563,11 @@ fn start_replication(server: &Rc<RefCell<Server>>) {
             crate::repl::flush_stream(s);
         }
     }
-    s.loaded_expired_keys = Vec::new();
     if let Some(crate::config::Val::ReplicaOf(Some((host, mport)))) =
         s.config.value(key::REPLICAOF).cloned()
     {
         let now = unix_ms() as u64;
-        let history = if s.loaded_repl.is_some() {
+        let history = if dump.repl.is_some() {
             None
         } else {
             Some(s.repl.node.master.history())
@@ -568,7 +581,7 @@ fn start_replication(server: &Rc<RefCell<Server>>) {
 /// keep running.
 fn final_save(server: &Rc<RefCell<Server>>) -> bool {
     let mut s = server.borrow_mut();
-    let Some(req) = s.shutdown else {
+    let Some(req) = s.process.shutdown_request() else {
         return true;
     };
     // Whatever the save flag, what the AOF was given reaches the disk.
@@ -592,7 +605,7 @@ fn final_save(server: &Rc<RefCell<Server>>) -> bool {
         Ok(_) => true,
         Err(_) => {
             tracing::warn!("Error trying to save the DB, can't exit.");
-            s.shutdown = None;
+            s.process.cancel_shutdown();
             false
         }
     }
@@ -614,7 +627,11 @@ async fn wait_for_shutdown(server: &Rc<RefCell<Server>>) {
 async fn wait_for_lagging_replicas(server: &Rc<RefCell<Server>>) {
     let deadline = {
         let mut s = server.borrow_mut();
-        if s.shutdown.is_some_and(|r| !r.wait_replicas) || s.repl.is_replica {
+        if s.process
+            .shutdown_request()
+            .is_some_and(|r| !r.wait_replicas)
+            || s.repl.is_replica
+        {
             return;
         }
         crate::repl::flush_stream(&mut s);
@@ -633,7 +650,7 @@ async fn wait_for_lagging_replicas(server: &Rc<RefCell<Server>>) {
         }
         tracing::info!("Waiting for replicas before shutting down.");
         let deadline = now + s.config.int(key::SHUTDOWN_TIMEOUT).max(0) * 1000;
-        s.pause = Some(crate::server::Pause {
+        s.clients.pause(crate::server::Pause {
             until_ms: deadline,
             all: false,
         });
@@ -667,13 +684,13 @@ async fn wait_for_lagging_replicas(server: &Rc<RefCell<Server>>) {
 
 async fn wait_for_shutdown_request(server: &Rc<RefCell<Server>>) {
     use tokio::signal::unix::{signal, SignalKind};
-    let wake = server.borrow().wake_main.clone();
+    let wake = server.borrow().process.wake_main();
     let mut term = signal(SignalKind::terminate()).ok();
     let mut int = signal(SignalKind::interrupt()).ok();
     loop {
         tokio::select! {
             _ = wake.notified() => {
-                if server.borrow().shutdown.is_some() {
+                if server.borrow().process.shutdown_request().is_some() {
                     tracing::info!("User requested shutdown...");
                     return;
                 }
@@ -681,15 +698,15 @@ async fn wait_for_shutdown_request(server: &Rc<RefCell<Server>>) {
             _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
                 tracing::warn!("Received SIGTERM scheduling shutdown...");
                 let save = !server.borrow().config.str(key::SAVE).is_empty();
-                server.borrow_mut().shutdown =
-                    Some(crate::server::ShutdownRequest { save, wait_replicas: true });
+                server.borrow_mut().process.request_shutdown(
+                    crate::server::ShutdownRequest { save, wait_replicas: true });
                 return;
             }
             _ = async { match int.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
                 tracing::warn!("Received SIGINT scheduling shutdown...");
                 let save = !server.borrow().config.str(key::SAVE).is_empty();
-                server.borrow_mut().shutdown =
-                    Some(crate::server::ShutdownRequest { save, wait_replicas: true });
+                server.borrow_mut().process.request_shutdown(
+                    crate::server::ShutdownRequest { save, wait_replicas: true });
                 return;
             }
         }

@@ -173,7 +173,7 @@ pub fn done(s: &mut Server, now: u64) {
             }
             // Flushing old data: the file is loaded into an empty server.
             let old = s.ks.take_dbs();
-            s.replica_volatile.clear();
+            s.replica_own.clear();
             free_old(s, old);
             s.saving.loading = true;
             match s.repl.server() {
@@ -208,7 +208,7 @@ fn install(s: &mut Server, dbs: Vec<keyspace::Db>, report: &LoadReport, now: u64
     let old = s.ks.take_dbs();
     s.ks.replace_dbs(dbs);
     // The master's data replaces the replica's own keys.
-    s.replica_volatile.clear();
+    s.replica_own.clear();
     // Freeing millions of old values is the freeing thread's work.
     free_old(s, old);
     s.ks.add_dirty(report.loaded.max(1));

@@ -184,7 +184,7 @@ pub fn serve_ready(s: &mut Server) {
                     }
                     Err(e) => e,
                 };
-                if let Some(h) = s.clients.get(&id) {
+                if let Some(h) = s.clients.get(id) {
                     *h.unblocked.borrow_mut() = Some(reply);
                     h.wake.notify_one();
                 }

@@ -81,8 +81,8 @@ pub fn list(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
     }
     let now = unix_ms();
     let mut text = String::new();
-    for (id, h) in &s.clients {
-        if ids.as_ref().is_some_and(|v| !v.contains(id))
+    for h in s.clients.values() {
+        if ids.as_ref().is_some_and(|v| !v.contains(&h.id))
             || ty.as_deref().is_some_and(|t| !is_type(h, t))
         {
             continue;
@@ -212,7 +212,7 @@ pub fn pause(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
     if ms < 0 {
         return reply::err_static("ERR timeout is negative");
     }
-    s.pause = Some(crate::server::Pause {
+    s.clients.pause(crate::server::Pause {
         until_ms: c.now_ms.saturating_add(ms),
         all,
     });
@@ -221,8 +221,7 @@ pub fn pause(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
 
 /// CLIENT UNPAUSE
 pub fn unpause(s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
-    s.pause = None;
-    s.unpaused.notify_waiters();
+    s.clients.unpause();
     reply::ok()
 }
 

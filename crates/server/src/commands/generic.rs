@@ -161,7 +161,7 @@ pub fn time(_s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
 
 /// LASTSAVE
 pub fn lastsave(s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
-    reply::int(s.lastsave)
+    reply::int(s.saving.lastsave)
 }
 
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]
@@ -191,7 +191,7 @@ pub fn shutdown(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
     if save && defer {
         sess.skip_reply = true;
         sess.close_after_reply = true;
-        s.request_shutdown(ShutdownRequest {
+        s.process.request_shutdown(ShutdownRequest {
             save: true,
             wait_replicas: true,
         });
@@ -208,7 +208,7 @@ pub fn shutdown(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
             return reply::err_static("ERR Errors trying to SHUTDOWN. Check logs.");
         }
     }
-    s.request_shutdown(ShutdownRequest {
+    s.process.request_shutdown(ShutdownRequest {
         save: false,
         wait_replicas: !now,
     });

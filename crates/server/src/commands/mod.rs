@@ -387,9 +387,10 @@ pub fn run(
     if call.db != start_db {
         sess.set_db(call.db);
     }
-    server.own_replica_write = server.repl.is_replica && !sess.is_master;
+    let own = server.repl.is_replica && !sess.is_master;
+    server.replica_own.set_running(own);
     server.record(start_db, &call);
-    server.own_replica_write = false;
+    server.replica_own.set_running(false);
     reply
 }
 

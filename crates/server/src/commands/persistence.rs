@@ -37,6 +37,8 @@ pub struct SaveState {
     pub scheduled: bool,
     /// BGREWRITEAOF was asked while another child ran.
     pub aof_rewrite_scheduled: bool,
+    /// Unix seconds of the last successful save (start time if none).
+    pub lastsave: i64,
     /// Whether the last background save succeeded.
     pub last_ok: bool,
     /// Unix seconds of the last background save attempt.
@@ -66,6 +68,7 @@ impl Default for SaveState {
             child: None,
             scheduled: false,
             aof_rewrite_scheduled: false,
+            lastsave: crate::server::unix_ms() / 1000,
             last_ok: true,
             last_try: 0,
             last_secs: -1,
@@ -102,7 +105,7 @@ pub fn save_now(s: &mut Server) -> Result<u64, String> {
         Ok(keys) => {
             tracing::info!("DB saved on disk");
             s.ks.reset_dirty(0);
-            s.lastsave = unix_ms() / 1000;
+            s.saving.lastsave = unix_ms() / 1000;
             s.saving.saves += 1;
             s.saving.last_ok = true;
             Ok(keys)
@@ -151,7 +154,7 @@ pub fn record_bgsave_end(s: &mut Server, child: &BgSave, ok: bool) {
         tracing::info!("Background saving terminated with success");
         let dirty = s.ks.dirty().saturating_sub(child.dirty_at_start);
         s.ks.reset_dirty(dirty);
-        s.lastsave = unix_ms() / 1000;
+        s.saving.lastsave = unix_ms() / 1000;
         s.saving.saves += 1;
         s.saving.last_ok = true;
     } else {
@@ -219,7 +222,7 @@ pub fn cron(s: &mut Server) {
         _ => Vec::new(),
     };
     for (secs, changes) in rules {
-        let due = s.ks.dirty() >= changes && now - s.lastsave > secs as i64;
+        let due = s.ks.dirty() >= changes && now - s.saving.lastsave > secs as i64;
         // After a failure, retry only every few seconds, as Redis does.
         let retry_ok = s.saving.last_ok || now - s.saving.last_try > 5;
         if due && retry_ok {

@@ -12,6 +12,7 @@ use keyspace::call::reply;
 use keyspace::glob::glob_match;
 use keyspace::Call;
 use resp_codec::Frame;
+use std::collections::HashMap;
 
 use super::table::{c_srv, flag, CommandSpec};
 use crate::config::Val;
@@ -41,6 +42,16 @@ fn confirmations(sess: &mut Session, mut frames: Vec<Frame>) -> Frame {
     first
 }
 
+/// Who listens where: the server-wide side of SUBSCRIBE and PSUBSCRIBE
+/// (each client's own side is in its handle).
+#[derive(Debug, Default)]
+pub struct Subscribers {
+    /// Client ids subscribed to each channel, in subscription order.
+    pub channels: HashMap<Bytes, Vec<u64>>,
+    /// Client ids subscribed to each pattern, in subscription order.
+    pub patterns: HashMap<Bytes, Vec<u64>>,
+}
+
 /// SUBSCRIBE channel [channel ...]
 pub fn subscribe(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
     if sess.multi.is_some() {
@@ -50,7 +61,8 @@ pub fn subscribe(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame 
     for i in 1..c.argc() {
         let ch = Bytes::copy_from_slice(c.arg(i));
         if sess.handle.channels.borrow_mut().insert(ch.clone()) {
-            s.channels
+            s.subscribers
+                .channels
                 .entry(ch.clone())
                 .or_default()
                 .push(sess.handle.id);
@@ -73,7 +85,8 @@ pub fn psubscribe(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame
     for i in 1..c.argc() {
         let p = Bytes::copy_from_slice(c.arg(i));
         if sess.handle.patterns.borrow_mut().insert(p.clone()) {
-            s.patterns
+            s.subscribers
+                .patterns
                 .entry(p.clone())
                 .or_default()
                 .push(sess.handle.id);
@@ -111,7 +124,7 @@ pub fn unsubscribe(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Fram
     let mut out = Vec::new();
     for ch in names {
         if sess.handle.channels.borrow_mut().shift_remove(&ch) {
-            forget(&mut s.channels, &ch, sess.handle.id);
+            forget(&mut s.subscribers.channels, &ch, sess.handle.id);
         }
         out.push(confirm(
             "unsubscribe",
@@ -137,7 +150,7 @@ pub fn punsubscribe(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Fra
     let mut out = Vec::new();
     for p in names {
         if sess.handle.patterns.borrow_mut().shift_remove(&p) {
-            forget(&mut s.patterns, &p, sess.handle.id);
+            forget(&mut s.subscribers.patterns, &p, sess.handle.id);
         }
         out.push(confirm(
             "punsubscribe",
@@ -151,15 +164,15 @@ pub fn punsubscribe(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Fra
 /// Drops every subscription of a disconnecting client.
 pub fn forget_client(s: &mut Server, handle: &ClientHandle) {
     for ch in std::mem::take(&mut *handle.channels.borrow_mut()) {
-        forget(&mut s.channels, &ch, handle.id);
+        forget(&mut s.subscribers.channels, &ch, handle.id);
     }
     for p in std::mem::take(&mut *handle.patterns.borrow_mut()) {
-        forget(&mut s.patterns, &p, handle.id);
+        forget(&mut s.subscribers.patterns, &p, handle.id);
     }
 }
 
 fn deliver(s: &Server, id: u64, frame: &Frame, limit: u64) -> bool {
-    let Some(h) = s.clients.get(&id) else {
+    let Some(h) = s.clients.get(id) else {
         return false;
     };
     let proto = h.proto.get();
@@ -187,7 +200,7 @@ pub fn publish(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
         _ => 0,
     };
     let mut receivers = 0;
-    if let Some(ids) = s.channels.get(&ch) {
+    if let Some(ids) = s.subscribers.channels.get(&ch) {
         let frame = Frame::Push(vec![
             Frame::Bulk(Bytes::from_static(b"message")),
             Frame::Bulk(ch.clone()),
@@ -199,7 +212,7 @@ pub fn publish(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
             }
         }
     }
-    for (pattern, ids) in &s.patterns {
+    for (pattern, ids) in &s.subscribers.patterns {
         if !glob_match(pattern, &ch, false) {
             continue;
         }
@@ -227,6 +240,7 @@ pub fn channels(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame 
     }
     let pattern = (c.argc() > 2).then(|| c.arg(2));
     let mut names: Vec<&Bytes> = s
+        .subscribers
         .channels
         .keys()
         .filter(|ch| pattern.is_none_or(|p| glob_match(p, ch, false)))
@@ -241,14 +255,16 @@ pub fn numsub(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
     let mut out = Vec::new();
     for i in 2..c.argc() {
         out.push(Frame::Bulk(c.arg_bytes(i)));
-        out.push(reply::count(s.channels.get(c.arg(i)).map_or(0, Vec::len)));
+        out.push(reply::count(
+            s.subscribers.channels.get(c.arg(i)).map_or(0, Vec::len),
+        ));
     }
     Frame::Array(out)
 }
 
 /// PUBSUB NUMPAT
 pub fn numpat(s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
-    reply::count(s.patterns.len())
+    reply::count(s.subscribers.patterns.len())
 }
 
 /// PUBSUB SHARDCHANNELS / SHARDNUMSUB: no sharded channels outside a cluster.
