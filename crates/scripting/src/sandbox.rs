@@ -1,0 +1,301 @@
+//! Building the interpreter as Redis 7.0 configures it: the libraries it
+//! loads, the globals it leaves out, the `redis` table, and the read-only
+//! globals (Redis patches its Lua so tables can be frozen; here every
+//! global and library table is reached through a frozen proxy instead).
+
+use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
+
+use crate::raise::raise;
+use crate::rand48::Rand48;
+
+/// Chunk name of the code this module runs inside the interpreter; the
+/// error handler skips its frames when it looks for the script's line.
+pub const INTERNAL_CHUNK: &str = "=redis";
+
+/// What the server needs to reach inside a built interpreter.
+pub struct Built {
+    /// The interpreter.
+    pub lua: Lua,
+    /// The real globals table (scripts see it through `env`).
+    pub globals: Table,
+    /// The frozen environment scripts run in.
+    pub env: Table,
+    /// Where each run installs its host callback (`slot.host`).
+    pub slot: Table,
+    /// The original `xpcall`.
+    pub xpcall: Function,
+}
+
+/// Sets up the frozen environment: proxies, and the safe replacements for
+/// the functions that could otherwise reach an unfrozen table.
+const PRELUDE: &str = r#"
+local G, api, errmsg = ...
+local rawerror, rawtype, rawtostring, rawsetmetatable, rawgetmetatable =
+    error, type, tostring, setmetatable, getmetatable
+local rawrawset, rawselect, rawunpack, rawpcall = rawset, select, unpack, pcall
+local rawgetfenv, rawsetfenv, rawloadstring, rawload = getfenv, setfenv, loadstring, load
+
+local frozen = rawsetmetatable({}, {__mode = 'k'})
+local function refuse() rawerror('Attempt to modify a readonly table', 2) end
+
+local function freeze(t, strict)
+    local proxy = {}
+    local mt = {__newindex = refuse}
+    if strict then
+        mt.__index = function(_, k)
+            local v = t[k]
+            if v == nil then
+                rawerror("Script attempted to access nonexistent global variable '" .. rawtostring(k) .. "'", 0)
+            end
+            return v
+        end
+    else
+        mt.__index = t
+    end
+    -- getmetatable sees a frozen view of the metatable, never the real one.
+    local view = rawsetmetatable({}, {__index = mt, __newindex = refuse, __metatable = false})
+    frozen[view] = true
+    mt.__metatable = view
+    rawsetmetatable(proxy, mt)
+    frozen[proxy] = true
+    return proxy
+end
+
+local redis = {}
+redis.REPL_NONE = 0
+redis.REPL_AOF = 1
+redis.REPL_SLAVE = 2
+redis.REPL_REPLICA = 2
+redis.REPL_ALL = 3
+redis.LOG_DEBUG = 0
+redis.LOG_VERBOSE = 1
+redis.LOG_NOTICE = 2
+redis.LOG_WARNING = 3
+redis.REDIS_VERSION = '7.0.15'
+redis.REDIS_VERSION_NUM = 0x00070000 + 15
+
+for name, f in pairs(api) do redis[name] = f end
+local function single_field(field, ...)
+    if rawselect('#', ...) ~= 1 or rawtype((...)) ~= 'string' then
+        return {err = 'ERR wrong number or type of arguments'}
+    end
+    return {[field] = (...)}
+end
+function redis.status_reply(...) return single_field('ok', ...) end
+function redis.error_reply(...)
+    if rawselect('#', ...) ~= 1 or rawtype((...)) ~= 'string' then
+        return {err = 'ERR wrong number or type of arguments'}
+    end
+    local e = (...)
+    if e:sub(1, 1) == '-' then e = e:sub(2) end
+    if not e:find(' ', 1, true) then e = 'ERR ' .. e end
+    e = e:gsub('^[\r\n]+', ''):gsub('[\r\n]+$', '')
+    return {err = e}
+end
+function redis.replicate_commands() return true end
+function redis.breakpoint() return false end
+function redis.debug() end
+
+-- Redis's pcall hands back the message of a redis.call error, not its table.
+local function pack(...) return {n = rawselect('#', ...), ...} end
+G.pcall = function(f, ...)
+    local r = pack(rawpcall(f, ...))
+    if not r[1] then
+        local m = errmsg(r[2])
+        if m then return false, m end
+        if rawtype(r[2]) == 'table' and rawtype(r[2].err) == 'string' then
+            return false, r[2].err
+        end
+    end
+    return rawunpack(r, 1, r.n)
+end
+
+G.redis = redis
+for _, name in ipairs({'string', 'math', 'table', 'bit', 'coroutine', 'redis'}) do
+    if G[name] ~= nil then G[name] = freeze(G[name], false) end
+end
+local env = freeze(G, true)
+G._G = env
+
+-- The functions through which a script could reach an unfrozen table or
+-- write past a proxy.
+G.setmetatable = function(t, mt)
+    if frozen[t] then rawerror('Attempt to modify a readonly table', 2) end
+    return rawsetmetatable(t, mt)
+end
+G.rawset = function(t, k, v)
+    if frozen[t] or t == G then rawerror('Attempt to modify a readonly table', 2) end
+    return rawrawset(t, k, v)
+end
+local string_mt = freeze({__index = G.string}, false)
+G.getmetatable = function(v)
+    if rawtype(v) == 'string' then return string_mt end
+    return rawgetmetatable(v)
+end
+G.getfenv = function(...)
+    local e = rawgetfenv(...)
+    if e == G then return env end
+    return e
+end
+G.loadstring = function(...)
+    local f, err = rawloadstring(...)
+    if f then rawsetfenv(f, env) end
+    return f, err
+end
+G.load = function(...)
+    local f, err = rawload(...)
+    if f then rawsetfenv(f, env) end
+    return f, err
+end
+return env
+"#;
+
+/// Builds a fresh interpreter.
+pub fn build(rng: std::rc::Rc<std::cell::Cell<Rand48>>) -> mlua::Result<Built> {
+    let lua = Lua::new_with(
+        StdLib::TABLE | StdLib::STRING | StdLib::MATH,
+        LuaOptions::default(),
+    )?;
+    let globals = lua.globals();
+    // Left out as Redis leaves them out: no file access, no stdout.
+    for name in [
+        "dofile", "loadfile", "print", "module", "require", "package",
+    ] {
+        globals.raw_set(name, Value::Nil)?;
+    }
+    globals.raw_set("bit", crate::bitlib::create(&lua)?)?;
+    install_random(&lua, &globals, rng)?;
+    let slot = lua.create_table()?;
+    let api = lua.create_table()?;
+    for (name, op, raises) in [
+        ("call", "call", true),
+        ("pcall", "call", false),
+        ("setresp", "setresp", true),
+        ("set_repl", "set_repl", true),
+        ("log", "log", true),
+        ("acl_check_cmd", "acl_check_cmd", true),
+    ] {
+        api.raw_set(name, host_function(&lua, &slot, op, raises)?)?;
+    }
+    api.raw_set(
+        "sha1hex",
+        lua.create_function(|_, args: mlua::Variadic<Value>| match args.first() {
+            Some(v) if args.len() == 1 => {
+                let bytes = match v {
+                    Value::String(s) => s.as_bytes().to_vec(),
+                    Value::Integer(i) => i.to_string().into_bytes(),
+                    Value::Number(n) => n.to_string().into_bytes(),
+                    _ => Vec::new(),
+                };
+                Ok(crate::sha1_hex(&bytes))
+            }
+            _ => Err(raise("ERR wrong number of arguments")),
+        })?,
+    )?;
+    let errmsg = lua.create_function(|_, v: Value| {
+        Ok(match v {
+            Value::Error(e) => Some(crate::raise::error_text(&e)),
+            _ => None,
+        })
+    })?;
+    let xpcall: Function = globals.raw_get("xpcall")?;
+    let env: Table =
+        lua.load(PRELUDE)
+            .set_name(INTERNAL_CHUNK)
+            .call((globals.clone(), api, errmsg))?;
+    Ok(Built {
+        lua,
+        globals,
+        env,
+        slot,
+        xpcall,
+    })
+}
+
+/// `math.random` / `math.randomseed` over Redis's generator.
+fn install_random(
+    lua: &Lua,
+    globals: &Table,
+    rng: std::rc::Rc<std::cell::Cell<Rand48>>,
+) -> mlua::Result<()> {
+    let math: Table = globals.raw_get("math")?;
+    let r = rng.clone();
+    let random = lua.create_function(move |_, args: mlua::Variadic<Value>| {
+        let mut g = r.get();
+        let x = f64::from(g.next() % i32::MAX) / f64::from(i32::MAX);
+        r.set(g);
+        let int = |v: &Value| -> mlua::Result<i64> {
+            match v {
+                Value::Integer(i) => Ok(*i),
+                Value::Number(n) => Ok(*n as i64),
+                _ => Err(mlua::Error::runtime(
+                    "bad argument to 'random' (number expected)",
+                )),
+            }
+        };
+        match args.len() {
+            0 => Ok(Value::Number(x)),
+            1 => {
+                let u = int(&args[0])?;
+                if u < 1 {
+                    return Err(mlua::Error::runtime(
+                        "bad argument #1 to 'random' (interval is empty)",
+                    ));
+                }
+                Ok(Value::Number((x * u as f64).floor() + 1.0))
+            }
+            2 => {
+                let (l, u) = (int(&args[0])?, int(&args[1])?);
+                if l > u {
+                    return Err(mlua::Error::runtime(
+                        "bad argument #2 to 'random' (interval is empty)",
+                    ));
+                }
+                Ok(Value::Number((x * (u - l + 1) as f64).floor() + l as f64))
+            }
+            _ => Err(mlua::Error::runtime("wrong number of arguments")),
+        }
+    })?;
+    let seed = lua.create_function(move |_, s: f64| {
+        let mut g = rng.get();
+        g.seed(s as i64 as i32);
+        rng.set(g);
+        Ok(())
+    })?;
+    math.raw_set("random", random)?;
+    math.raw_set("randomseed", seed)?;
+    Ok(())
+}
+
+/// A `redis.*` function that hands its arguments to the run's host
+/// callback (`slot.host`, set only while a script runs) under `op`; with
+/// `raises`, an error the host returns is raised instead of returned.
+fn host_function(
+    lua: &Lua,
+    slot: &Table,
+    op: &'static str,
+    raises: bool,
+) -> mlua::Result<Function> {
+    let slot = slot.clone();
+    lua.create_function(move |lua, args: mlua::MultiValue| {
+        let Value::Function(host) = slot.raw_get::<Value>("host")? else {
+            return Err(raise(format!(
+                "ERR redis.{op} can only be called inside a script invocation"
+            )));
+        };
+        let mut args = args;
+        args.push_front(Value::String(lua.create_string(op)?));
+        let (v, failed): (Value, bool) = host.call(args)?;
+        if failed && raises {
+            let msg = match &v {
+                Value::Table(t) => match t.raw_get::<Value>("err")? {
+                    Value::String(s) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
+                    _ => String::new(),
+                },
+                _ => String::new(),
+            };
+            return Err(raise(msg));
+        }
+        Ok(v)
+    })
+}
