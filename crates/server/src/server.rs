@@ -158,6 +158,8 @@ pub struct Server {
     pub prop: crate::propagate::Propagation,
     /// Reused buffer for the keyspace's modified-key log.
     modified_keys: Vec<(usize, Bytes)>,
+    /// Lua scripting: the interpreter and the script client.
+    pub scripting: crate::commands::scripting::Scripting,
     /// A writable replica's own keys with an expiry, which it expires
     /// itself.
     pub replica_own: crate::replica_own_keys::ReplicaOwnKeys,
@@ -218,6 +220,7 @@ impl Server {
             prop: Default::default(),
             modified_keys: Vec::new(),
             replica_own: Default::default(),
+            scripting: Default::default(),
             lazyfree: crate::lazyfree::LazyFreer::start(),
             config,
         };

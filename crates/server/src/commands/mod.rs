@@ -10,6 +10,7 @@ pub mod introspect;
 pub mod persistence;
 pub mod pubsub;
 pub mod replication;
+pub mod scripting;
 pub mod table;
 pub mod tx;
 
@@ -69,6 +70,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     persistence::PERSISTENCE_COMMANDS,
     replication::REPLICATION_COMMANDS,
     blocking::BLOCKING_COMMANDS,
+    scripting::SCRIPTING_COMMANDS,
 ];
 
 /// The keyspace crate's command rows as server specs, built once.
