@@ -45,7 +45,7 @@ local function freeze(t, strict)
         mt.__index = function(_, k)
             local v = t[k]
             if v == nil then
-                rawerror("Script attempted to access nonexistent global variable '" .. rawtostring(k) .. "'", 0)
+                rawerror("Script attempted to access nonexistent global variable '" .. rawtostring(k) .. "'", 2)
             end
             return v
         end

@@ -263,8 +263,9 @@ fn globals_are_read_only() -> Result<(), scripting::EngineError> {
     let mut h = Memory::default();
     let r = eval(&mut e, &mut h, "return a", &[], &[]);
     assert!(
-        err(&r)
-            .starts_with("ERR Script attempted to access nonexistent global variable 'a' script:"),
+        err(&r).starts_with(
+            "ERR user_script:1: Script attempted to access nonexistent global variable 'a' script:"
+        ),
         "{r:?}"
     );
     for code in [

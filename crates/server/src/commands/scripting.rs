@@ -89,7 +89,13 @@ pub fn evalsha_ro(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame
     eval_generic(s, sess, c, true, true)
 }
 
-fn eval_generic(s: &mut Server, sess: &mut Session, c: &mut Call<'_>, by_sha: bool, ro: bool) -> Frame {
+fn eval_generic(
+    s: &mut Server,
+    sess: &mut Session,
+    c: &mut Call<'_>,
+    by_sha: bool,
+    ro: bool,
+) -> Frame {
     let Some(numkeys) = parse_i64(c.arg(2)) else {
         return reply::err_static("ERR value is not an integer or out of range");
     };
@@ -120,7 +126,9 @@ fn eval_generic(s: &mut Server, sess: &mut Session, c: &mut Call<'_>, by_sha: bo
         return refused;
     }
     let split = 3 + numkeys as usize;
-    let keys: Vec<Bytes> = (3..split).map(|i| Bytes::copy_from_slice(c.arg(i))).collect();
+    let keys: Vec<Bytes> = (3..split)
+        .map(|i| Bytes::copy_from_slice(c.arg(i)))
+        .collect();
     let args: Vec<Bytes> = (split..c.argc())
         .map(|i| Bytes::copy_from_slice(c.arg(i)))
         .collect();
@@ -160,7 +168,9 @@ fn refuse_run(s: &Server, sess: &Session, flags: ScriptFlags, ro: bool) -> Optio
     let stale = running_stale(s);
     if flags.has(ScriptFlags::COMPAT) {
         return stale.then(|| {
-            Frame::error("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
+            Frame::error(
+                "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+            )
         });
     }
     if stale && !flags.has(ScriptFlags::ALLOW_STALE) {
@@ -187,7 +197,9 @@ fn refuse_run(s: &Server, sess: &Session, flags: ScriptFlags, ro: bool) -> Optio
                 .master
                 .min_replicas_ok(crate::server::unix_ms() as u64)
         {
-            return Some(Frame::error("NOREPLICAS Not enough good replicas to write."));
+            return Some(Frame::error(
+                "NOREPLICAS Not enough good replicas to write.",
+            ));
         }
     }
     None
@@ -235,10 +247,14 @@ impl ScriptHost<'_> {
     fn refuse(&self, spec: &CommandSpec) -> Option<Frame> {
         let s = &*self.server;
         if spec.has(flag::NOSCRIPT) {
-            return Some(Frame::error("ERR This Redis command is not allowed from script"));
+            return Some(Frame::error(
+                "ERR This Redis command is not allowed from script",
+            ));
         }
         if running_stale(s) && !self.obey && !spec.has(flag::STALE) {
-            return Some(Frame::error("ERR Can not execute the command on a stale replica"));
+            return Some(Frame::error(
+                "ERR Can not execute the command on a stale replica",
+            ));
         }
         if self.read_only && (spec.has(flag::WRITE) || spec.has(flag::MAY_REPLICATE)) {
             return Some(Frame::error(
@@ -249,7 +265,9 @@ impl ScriptHost<'_> {
             return None;
         }
         if s.repl.is_replica && s.config.bool(key::REPLICA_READ_ONLY) && !self.obey {
-            return Some(Frame::error("READONLY You can't write against a read only replica."));
+            return Some(Frame::error(
+                "READONLY You can't write against a read only replica.",
+            ));
         }
         if let Some(e) = super::persistence::writes_refused(s) {
             return Some(Frame::Error(e));
@@ -261,7 +279,9 @@ impl ScriptHost<'_> {
                 .master
                 .min_replicas_ok(crate::server::unix_ms() as u64)
         {
-            return Some(Frame::error("NOREPLICAS Not enough good replicas to write."));
+            return Some(Frame::error(
+                "NOREPLICAS Not enough good replicas to write.",
+            ));
         }
         None
     }
@@ -357,7 +377,9 @@ pub fn script_debug(_s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> F
         return reply::ok();
     }
     if c.arg(2).eq_ignore_ascii_case(b"yes") || c.arg(2).eq_ignore_ascii_case(b"sync") {
-        return reply::err_static("ERR SCRIPT DEBUG YES|SYNC needs the Lua debugger, which this server does not have");
+        return reply::err_static(
+            "ERR SCRIPT DEBUG YES|SYNC needs the Lua debugger, which this server does not have",
+        );
     }
     reply::err_static("ERR Use SCRIPT DEBUG YES/SYNC/NO")
 }
@@ -389,25 +411,116 @@ const SCRIPTING: &[&str] = &["slow", "scripting"];
 const EVAL_FLAGS: u32 = flag::NOSCRIPT | flag::SKIP_MONITOR | flag::MAY_REPLICATE | flag::STALE;
 const EVAL_RO_FLAGS: u32 = flag::NOSCRIPT | flag::SKIP_MONITOR | flag::STALE | flag::READONLY;
 
-const fn ev(name: &'static str, flags: u32, since: &'static str, summary: &'static str, h: ServerHandler) -> CommandSpec {
+const fn ev(
+    name: &'static str,
+    flags: u32,
+    since: &'static str,
+    summary: &'static str,
+    h: ServerHandler,
+) -> CommandSpec {
     c_srv(name, -3, flags, SCRIPTING, "scripting", since, summary, h)
 }
 
 /// SCRIPT's subcommands.
 pub const SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
-    c_srv("debug", 3, flag::NOSCRIPT, SCRIPTING, "scripting", "3.2.0", "Set the debug mode for executed scripts.", script_debug),
-    c_srv("exists", -3, flag::NOSCRIPT, SCRIPTING, "scripting", "2.6.0", "Check existence of scripts in the script cache.", script_exists),
-    c_srv("flush", -2, flag::NOSCRIPT, SCRIPTING, "scripting", "2.6.0", "Remove all the scripts from the script cache.", script_flush),
-    c_srv("help", 2, flag::LOADING | flag::STALE, SCRIPTING, "scripting", "5.0.0", "Show helpful text about the different subcommands", script_help),
-    c_srv("kill", 2, flag::NOSCRIPT | flag::ALLOW_BUSY, SCRIPTING, "scripting", "2.6.0", "Kill the script currently in execution.", script_kill),
-    c_srv("load", 3, flag::NOSCRIPT | flag::STALE, SCRIPTING, "scripting", "2.6.0", "Load the specified Lua script into the script cache.", script_load),
+    c_srv(
+        "debug",
+        3,
+        flag::NOSCRIPT,
+        SCRIPTING,
+        "scripting",
+        "3.2.0",
+        "Set the debug mode for executed scripts.",
+        script_debug,
+    ),
+    c_srv(
+        "exists",
+        -3,
+        flag::NOSCRIPT,
+        SCRIPTING,
+        "scripting",
+        "2.6.0",
+        "Check existence of scripts in the script cache.",
+        script_exists,
+    ),
+    c_srv(
+        "flush",
+        -2,
+        flag::NOSCRIPT,
+        SCRIPTING,
+        "scripting",
+        "2.6.0",
+        "Remove all the scripts from the script cache.",
+        script_flush,
+    ),
+    c_srv(
+        "help",
+        2,
+        flag::LOADING | flag::STALE,
+        SCRIPTING,
+        "scripting",
+        "5.0.0",
+        "Show helpful text about the different subcommands",
+        script_help,
+    ),
+    c_srv(
+        "kill",
+        2,
+        flag::NOSCRIPT | flag::ALLOW_BUSY,
+        SCRIPTING,
+        "scripting",
+        "2.6.0",
+        "Kill the script currently in execution.",
+        script_kill,
+    ),
+    c_srv(
+        "load",
+        3,
+        flag::NOSCRIPT | flag::STALE,
+        SCRIPTING,
+        "scripting",
+        "2.6.0",
+        "Load the specified Lua script into the script cache.",
+        script_load,
+    ),
 ];
 
 /// The scripting commands.
 pub const SCRIPTING_COMMANDS: &[CommandSpec] = &[
-    ev("eval", EVAL_FLAGS, "2.6.0", "Execute a Lua script server side", eval),
-    ev("evalsha", EVAL_FLAGS, "2.6.0", "Execute a Lua script server side", evalsha),
-    ev("eval_ro", EVAL_RO_FLAGS, "7.0.0", "Execute a read-only Lua script server side", eval_ro),
-    ev("evalsha_ro", EVAL_RO_FLAGS, "7.0.0", "Execute a read-only Lua script server side", evalsha_ro),
-    c_container("script", -2, "scripting", "2.6.0", "A container for Lua scripts management commands", SCRIPT_SUBCOMMANDS),
+    ev(
+        "eval",
+        EVAL_FLAGS,
+        "2.6.0",
+        "Execute a Lua script server side",
+        eval,
+    ),
+    ev(
+        "evalsha",
+        EVAL_FLAGS,
+        "2.6.0",
+        "Execute a Lua script server side",
+        evalsha,
+    ),
+    ev(
+        "eval_ro",
+        EVAL_RO_FLAGS,
+        "7.0.0",
+        "Execute a read-only Lua script server side",
+        eval_ro,
+    ),
+    ev(
+        "evalsha_ro",
+        EVAL_RO_FLAGS,
+        "7.0.0",
+        "Execute a read-only Lua script server side",
+        evalsha_ro,
+    ),
+    c_container(
+        "script",
+        -2,
+        "scripting",
+        "2.6.0",
+        "A container for Lua scripts management commands",
+        SCRIPT_SUBCOMMANDS,
+    ),
 ];

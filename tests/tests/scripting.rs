@@ -1,0 +1,301 @@
+//! Lua scripting against the reference: the same scripts on replikv and on
+//! redis-server give the same replies (errors included), and a script's
+//! writes reach replicas as the writes it made, across replikv and real
+//! Redis nodes in both directions.
+
+mod repl_common;
+
+use redis::Value;
+use repl_common::{assert_same_data, cmd, start, start_replica, wait_in_sync, wait_link_up};
+use replikv_tests::{show_value, ServerKind};
+
+/// (script, numkeys, keys and args)
+const CASES: &[(&str, &[&str])] = &[
+    ("return 1", &["0"]),
+    ("return 3.99", &["0"]),
+    ("return -3.5", &["0"]),
+    ("return 'x'", &["0"]),
+    ("return true", &["0"]),
+    ("return false", &["0"]),
+    ("return nil", &["0"]),
+    ("return {1, 2, nil, 4}", &["0"]),
+    ("return {1, {2, {3, 'x'}}, 'y'}", &["0"]),
+    ("return {ok = 'fine'}", &["0"]),
+    ("return {err = 'My Error'}", &["0"]),
+    ("return redis.error_reply('My Error')", &["0"]),
+    ("return redis.error_reply('-CODE with text')", &["0"]),
+    ("return redis.status_reply('ok then')", &["0"]),
+    (
+        "return {KEYS[1], KEYS[2], ARGV[1], ARGV[2]}",
+        &["2", "a", "b", "c", "d"],
+    ),
+    ("return #KEYS + #ARGV", &["1", "k", "x", "y"]),
+    (
+        "return redis.call('set', KEYS[1], ARGV[1])",
+        &["1", "s", "v"],
+    ),
+    ("return redis.call('get', KEYS[1])", &["1", "s"]),
+    ("return redis.call('get', 'nope')", &["0"]),
+    ("return redis.call('get', 'nope') == false", &["0"]),
+    ("return redis.call('incr', 's')", &["0"]),
+    ("return redis.pcall('incr', 's')", &["0"]),
+    (
+        "local ok, e = pcall(redis.call, 'incr', 's') return {tostring(ok), e}",
+        &["0"],
+    ),
+    ("return redis.call('rpush', 'l', 1, 2.5, 'x')", &["0"]),
+    ("return redis.call('lrange', 'l', 0, -1)", &["0"]),
+    (
+        "redis.call('hset', 'h', 'f', 'v', 'g', 'w') return redis.call('hgetall', 'h')",
+        &["0"],
+    ),
+    ("return redis.call('ping')", &["0"]),
+    ("return redis.call('nosuchcommand')", &["0"]),
+    ("return redis.call('get')", &["0"]),
+    ("return redis.call('get', 'a', 'b')", &["0"]),
+    ("return redis.call()", &["0"]),
+    ("return redis.call('get', {})", &["0"]),
+    ("return redis.call('blpop', 'l', 0)", &["0"]),
+    ("return redis.call('eval', 'return 1', 0)", &["0"]),
+    ("return redis.call('multi')", &["0"]),
+    ("error('boom')", &["0"]),
+    ("\n\nerror('on line three')", &["0"]),
+    ("error({err = 'TABLE raised'})", &["0"]),
+    ("return undefined_global", &["0"]),
+    ("x = 1", &["0"]),
+    ("redis.call = nil", &["0"]),
+    ("string.len = nil", &["0"]),
+    ("return 'unterminated", &["0"]),
+    ("return redis.sha1hex('abc')", &["0"]),
+    ("return redis.sha1hex()", &["0"]),
+    (
+        "return {type(os), type(io), type(print), type(loadfile)}",
+        &["0"],
+    ),
+    ("return bit.tohex(bit.band(0xff00, 0x0ff0))", &["0"]),
+    ("return redis.setresp(4)", &["0"]),
+    ("redis.setresp(3) return redis.call('hgetall', 'h')", &["0"]),
+    ("return redis.REDIS_VERSION", &["0"]),
+    (
+        "return redis.log(redis.LOG_WARNING, 'from a script')",
+        &["0"],
+    ),
+    ("return redis.log(99, 'x')", &["0"]),
+    ("return redis.set_repl(9)", &["0"]),
+    (
+        "redis.call('select', 5) redis.call('set', 'in5', 1) return redis.call('dbsize')",
+        &["0"],
+    ),
+    ("return redis.call('exists', 'in5')", &["0"]),
+    (
+        "#!lua flags=no-writes\nreturn redis.call('set', 'a', 'b')",
+        &["0"],
+    ),
+    (
+        "#!lua flags=no-writes\nreturn redis.call('get', 's')",
+        &["0"],
+    ),
+    ("#!lua flags=bogus\nreturn 1", &["0"]),
+    ("#!python\nreturn 1", &["0"]),
+    ("return 1", &["-1"]),
+    ("return 1", &["2", "a"]),
+    ("return 1", &["x"]),
+    (
+        "math.randomseed(7) return {math.random(100), math.random(5, 9)}",
+        &["0"],
+    ),
+    ("return tostring(math.random() < 1)", &["0"]),
+];
+
+fn eval(port: u16, name: &str, script: &str, rest: &[&str]) -> Value {
+    let mut args = vec![name, script];
+    args.extend_from_slice(rest);
+    cmd(port, &args)
+}
+
+#[test]
+fn scripts_reply_as_on_redis() {
+    let ours = start(ServerKind::Replikv, &[]);
+    let reference = start(ServerKind::Redis, &[]);
+    let mut diffs = Vec::new();
+    for (script, rest) in CASES {
+        let a = eval(ours.port(), "EVAL", script, rest);
+        let b = eval(reference.port(), "EVAL", script, rest);
+        if a != b {
+            diffs.push(format!(
+                "EVAL {script:?} {rest:?}\n  replikv: {}\n  redis:   {}",
+                show_value(&a),
+                show_value(&b)
+            ));
+        }
+    }
+    for (name, rest) in [
+        ("EVAL_RO", &["return redis.call('set', 'a', 'b')", "0"][..]),
+        ("EVAL_RO", &["return redis.call('get', 's')", "0"][..]),
+        ("EVAL_RO", &["#!lua\nreturn 1", "0"][..]),
+        (
+            "EVALSHA",
+            &["ffffffffffffffffffffffffffffffffffffffff", "0"][..],
+        ),
+        ("EVALSHA", &["short", "0"][..]),
+        ("SCRIPT", &["LOAD", "return 'loaded'"][..]),
+        (
+            "EVALSHA",
+            &["30a3d8b8f4ad3b8f6fe4a29e2d5a5b3b4a1bc3f3", "0"][..],
+        ),
+        (
+            "SCRIPT",
+            &["EXISTS", "30a3d8b8f4ad3b8f6fe4a29e2d5a5b3b4a1bc3f3", "0000"][..],
+        ),
+        ("SCRIPT", &["FLUSH", "bogus"][..]),
+        ("SCRIPT", &["KILL"][..]),
+        ("SCRIPT", &["HELP"][..]),
+        ("SCRIPT", &["NOPE"][..]),
+    ] {
+        let a = cmd(ours.port(), &[&[name][..], rest].concat());
+        let b = cmd(reference.port(), &[&[name][..], rest].concat());
+        if a != b {
+            diffs.push(format!(
+                "{name} {rest:?}\n  replikv: {}\n  redis:   {}",
+                show_value(&a),
+                show_value(&b)
+            ));
+        }
+    }
+    let sha = replikv_tests_sha("return 'loaded'");
+    for port in [ours.port(), reference.port()] {
+        assert_eq!(
+            cmd(port, &["EVALSHA", &sha, "0"]),
+            Value::BulkString(b"loaded".to_vec()),
+            "EVALSHA of a loaded script on port {port}"
+        );
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+    assert_same_data(&ours, &reference);
+}
+
+/// SHA-1 of a script body, by asking the reference server to load it.
+fn replikv_tests_sha(body: &str) -> String {
+    let r = start(ServerKind::Redis, &[]);
+    match cmd(r.port(), &["SCRIPT", "LOAD", body]) {
+        Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
+        other => panic!("SCRIPT LOAD gave {}", show_value(&other)),
+    }
+}
+
+/// Scripts that write several keys, in several databases, inside and
+/// outside MULTI: the replica ends with the master's data.
+fn script_effects_replicate(master_kind: ServerKind, replica_kind: ServerKind) {
+    let master = start(master_kind, &[]);
+    let replica = start_replica(replica_kind, &master, &[]);
+    wait_link_up(&replica);
+    let m = master.port();
+    let writes = "for i = 1, 20 do redis.call('rpush', KEYS[1], i) end \
+                  redis.call('set', KEYS[2], ARGV[1]) \
+                  local n = redis.call('llen', KEYS[1]) \
+                  redis.call('select', 3) redis.call('incrby', 'counter', 5) \
+                  return n";
+    assert_eq!(
+        eval(m, "EVAL", writes, &["2", "list", "str", "v1"]),
+        Value::Int(20)
+    );
+    let sha = match cmd(m, &["SCRIPT", "LOAD", writes]) {
+        Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
+        other => panic!("SCRIPT LOAD: {}", show_value(&other)),
+    };
+    assert_eq!(
+        cmd(m, &["EVALSHA", &sha, "2", "list", "str", "v2"]),
+        Value::Int(40)
+    );
+    // One write only: it travels bare.
+    assert_eq!(
+        eval(m, "EVAL", "return redis.call('set', 'single', 'x')", &["0"]),
+        Value::Okay
+    );
+    // A script that only reads sends nothing.
+    assert_eq!(
+        eval(m, "EVAL", "return redis.call('get', 'single')", &["0"]),
+        Value::BulkString(b"x".to_vec())
+    );
+    // A script that fails half-way keeps (and replicates) what it wrote.
+    let r = eval(
+        m,
+        "EVAL",
+        "redis.call('set', 'before', 1) redis.call('incr', 'str')",
+        &["0"],
+    );
+    assert!(matches!(r, Value::ServerError(_)), "{}", show_value(&r));
+    // A script inside MULTI.
+    let mut conn = master.raw();
+    let out = repl_common::pipeline(
+        &mut conn,
+        &[
+            vec![b"MULTI".to_vec()],
+            vec![b"SET".to_vec(), b"tx".to_vec(), b"1".to_vec()],
+            vec![
+                b"EVAL".to_vec(),
+                b"redis.call('incr', 'tx') return redis.call('incr', 'tx')".to_vec(),
+                b"0".to_vec(),
+            ],
+            vec![b"EXEC".to_vec()],
+        ],
+    );
+    assert_eq!(
+        out.last(),
+        Some(&Value::Array(vec![Value::Okay, Value::Int(3)])),
+        "{out:?}"
+    );
+    wait_in_sync(&master, &[&replica]);
+    assert_same_data(&master, &replica);
+    assert_eq!(cmd(replica.port(), &["LLEN", "list"]), Value::Int(40));
+}
+
+#[test]
+fn script_effects_replicate_replikv_to_redis() {
+    script_effects_replicate(ServerKind::Replikv, ServerKind::Redis);
+}
+
+#[test]
+fn script_effects_replicate_redis_to_replikv() {
+    script_effects_replicate(ServerKind::Redis, ServerKind::Replikv);
+}
+
+#[test]
+fn script_effects_replicate_replikv_to_replikv() {
+    script_effects_replicate(ServerKind::Replikv, ServerKind::Replikv);
+}
+
+#[test]
+fn reference_script_effects_replicate_redis_to_redis() {
+    script_effects_replicate(ServerKind::Redis, ServerKind::Redis);
+}
+
+/// A read-only replica refuses a script's writes with Redis's words, and
+/// runs its reads.
+#[test]
+fn replica_refuses_script_writes_as_redis_does() {
+    for kind in [ServerKind::Replikv, ServerKind::Redis] {
+        let master = start(ServerKind::Redis, &[]);
+        let replica = start_replica(kind, &master, &[]);
+        wait_link_up(&replica);
+        let r = replica.port();
+        let write = eval(r, "EVAL", "return redis.call('set', 'a', 1)", &["0"]);
+        let shebang = eval(r, "EVAL", "#!lua\nreturn redis.call('set', 'a', 1)", &["0"]);
+        let read = eval(r, "EVAL", "return redis.call('exists', 'a')", &["0"]);
+        assert_eq!(read, Value::Int(0), "{kind:?}");
+        let texts: Vec<String> = [write, shebang]
+            .iter()
+            .map(|v| replikv_tests::error_text(v).unwrap_or_else(|| show_value(v)))
+            .collect();
+        assert!(
+            texts[0].starts_with("READONLY You can't write against a read only replica."),
+            "{kind:?}: {texts:?}"
+        );
+        assert!(texts[1].starts_with("READONLY"), "{kind:?}: {texts:?}");
+    }
+}
