@@ -85,7 +85,7 @@ impl std::fmt::Debug for Engine {
 }
 
 /// Per-run state the `redis.*` functions change.
-struct RunState {
+pub(crate) struct RunState {
     resp3: bool,
 }
 
@@ -93,7 +93,7 @@ impl Engine {
     /// An engine with an empty script cache.
     pub fn new() -> Result<Engine, EngineError> {
         let rng = Rc::new(Cell::new(Rand48::default()));
-        let vm = sandbox::build(rng.clone())?;
+        let vm = sandbox::build(rng.clone(), false)?;
         let handler = error_handler(&vm.lua)?;
         Ok(Engine {
             vm,
@@ -157,7 +157,7 @@ impl Engine {
     /// Empties the cache and starts a fresh interpreter (SCRIPT FLUSH), so
     /// whatever the scripts left in memory goes too.
     pub fn flush(&mut self) -> Result<(), EngineError> {
-        let vm = sandbox::build(self.rng.clone())?;
+        let vm = sandbox::build(self.rng.clone(), false)?;
         self.handler = error_handler(&vm.lua)?;
         self.vm = vm;
         self.scripts.clear();
@@ -213,24 +213,8 @@ impl Engine {
         let lua = &self.vm.lua;
         self.vm.globals.raw_set("KEYS", string_array(lua, keys)?)?;
         self.vm.globals.raw_set("ARGV", string_array(lua, args)?)?;
-        let state = RefCell::new(RunState { resp3: false });
-        let slot = &self.vm.slot;
-        let out = lua.scope(|scope| {
-            let hostfn = scope.create_function_mut(|lua, args: MultiValue| {
-                host_op(lua, &mut *host, &state, args)
-            })?;
-            slot.raw_set("host", hostfn)?;
-            let r: mlua::Result<MultiValue> =
-                self.vm.xpcall.call((func.clone(), self.handler.clone()));
-            slot.raw_set("host", Value::Nil)?;
-            let mut r = r?.into_iter();
-            let ok = matches!(r.next(), Some(Value::Boolean(true)));
-            let v = r.next().unwrap_or(Value::Nil);
-            Ok(if ok {
-                Outcome::Returned(lua_to_reply(&v, state.borrow().resp3))
-            } else {
-                Outcome::Raised(v)
-            })
+        let out = run_scoped(&self.vm, host, || {
+            self.vm.xpcall.call((func.clone(), self.handler.clone()))
         });
         let _ = self.vm.globals.raw_set("KEYS", Value::Nil);
         let _ = self.vm.globals.raw_set("ARGV", Value::Nil);
@@ -238,19 +222,48 @@ impl Engine {
     }
 }
 
-enum Outcome {
+/// Runs `invoke` with the host reachable from `redis.*` (through the
+/// interpreter's slot) and converts what it returned.
+pub(crate) fn run_scoped(
+    vm: &Built,
+    host: &mut dyn Host,
+    invoke: impl FnOnce() -> mlua::Result<MultiValue>,
+) -> mlua::Result<Outcome> {
+    let state = RefCell::new(RunState { resp3: false });
+    let slot = &vm.slot;
+    vm.lua.scope(|scope| {
+        let hostfn = scope
+            .create_function_mut(|lua, args: MultiValue| host_op(lua, &mut *host, &state, args))?;
+        slot.raw_set("host", hostfn)?;
+        let r = invoke();
+        slot.raw_set("host", Value::Nil)?;
+        let mut r = r?.into_iter();
+        let ok = matches!(r.next(), Some(Value::Boolean(true)));
+        let v = r.next().unwrap_or(Value::Nil);
+        Ok(if ok {
+            Outcome::Returned(lua_to_reply(&v, state.borrow().resp3))
+        } else {
+            Outcome::Raised(v)
+        })
+    })
+}
+
+/// How a run ended.
+pub(crate) enum Outcome {
+    /// The script returned; its reply.
     Returned(Frame),
+    /// It raised this error value.
     Raised(Value),
 }
 
 /// An error reply from a message without its code (`ERR` is added).
-fn error_reply(msg: &str) -> Frame {
+pub(crate) fn error_reply(msg: &str) -> Frame {
     Frame::Error(one_line(format!("ERR {msg}").as_bytes()))
 }
 
 /// The reply for an error a script raised: its message, then where it
 /// was raised, as Redis words it.
-fn raised_reply(err: &Value, name: &str) -> Frame {
+pub(crate) fn raised_reply(err: &Value, name: &str) -> Frame {
     let Value::Table(t) = err else {
         return error_reply(&format!("Error running script {name}, execution failure"));
     };
@@ -275,7 +288,7 @@ fn raised_reply(err: &Value, name: &str) -> Frame {
 /// The handler every run goes through on error: the error becomes a table
 /// `{err=..., source=..., line=...}` naming the script line that raised
 /// it (the first frame that is neither C nor this crate's own Lua code).
-fn error_handler(lua: &Lua) -> mlua::Result<Function> {
+pub(crate) fn error_handler(lua: &Lua) -> mlua::Result<Function> {
     lua.create_function(|lua, err: Value| {
         let t = match err {
             Value::Table(t) => t,
@@ -325,7 +338,7 @@ fn finish_error(lua: &Lua, t: Table) -> mlua::Result<Table> {
     }
 }
 
-fn string_array(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
+pub(crate) fn string_array(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
     let t = lua.create_table_with_capacity(items.len(), 0)?;
     for (i, item) in items.iter().enumerate() {
         t.raw_set(i + 1, lua.create_string(item)?)?;
@@ -334,7 +347,7 @@ fn string_array(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
 }
 
 /// An error table `{err = "ERR <msg>"}` and the "raise it" marker.
-fn fail(lua: &Lua, msg: &str) -> mlua::Result<(Value, bool)> {
+pub(crate) fn fail(lua: &Lua, msg: &str) -> mlua::Result<(Value, bool)> {
     let t = lua.create_table()?;
     t.raw_set("err", format!("ERR {msg}"))?;
     Ok((Value::Table(t), true))
@@ -351,7 +364,7 @@ fn to_arg(v: &Value) -> Option<Bytes> {
     }
 }
 
-fn to_number(v: &Value) -> Option<f64> {
+pub(crate) fn to_number(v: &Value) -> Option<f64> {
     match v {
         Value::Integer(i) => Some(*i as f64),
         Value::Number(n) => Some(*n),

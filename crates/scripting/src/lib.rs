@@ -10,12 +10,14 @@
 mod bitlib;
 mod convert;
 mod engine;
+pub mod functions;
 mod raise;
 mod rand48;
 mod sandbox;
 pub mod shebang;
 
 pub use engine::{Engine, EngineError, Host, LogLevel, ReplFlags};
+pub use functions::{FunctionInfo, Functions, Library};
 pub use shebang::ScriptFlags;
 
 /// The lowercase hex SHA-1 of `data`, as SCRIPT LOAD and `redis.sha1hex`

@@ -24,12 +24,19 @@ pub struct Built {
     pub slot: Table,
     /// The original `xpcall`.
     pub xpcall: Function,
+    /// The environment of function libraries.
+    pub fenv: Table,
+    /// `loading.on` is set while a library's code runs at FUNCTION LOAD.
+    pub loading: Table,
+    /// `invoke(f, keys, args, handler)`: a function's callback under the
+    /// error handler.
+    pub invoke: Function,
 }
 
 /// Sets up the frozen environment: proxies, and the safe replacements for
 /// the functions that could otherwise reach an unfrozen table.
 const PRELUDE: &str = r#"
-local G, api, errmsg = ...
+local G, api, errmsg, for_functions = ...
 local rawerror, rawtype, rawtostring, rawsetmetatable, rawgetmetatable =
     error, type, tostring, setmetatable, getmetatable
 local rawrawset, rawselect, rawunpack, rawpcall = rawset, select, unpack, pcall
@@ -110,6 +117,10 @@ G.pcall = function(f, ...)
     return rawunpack(r, 1, r.n)
 end
 
+if for_functions then
+    -- The functions interpreter has no debugger entry points.
+    redis.breakpoint, redis.debug, redis.replicate_commands = nil, nil, nil
+end
 G.redis = redis
 for _, name in ipairs({'string', 'math', 'table', 'bit', 'coroutine', 'redis'}) do
     if G[name] ~= nil then G[name] = freeze(G[name], false) end
@@ -147,11 +158,46 @@ G.load = function(...)
     if f then rawsetfenv(f, env) end
     return f, err
 end
-return env
+
+-- Functions: while a library loads, its code sees only a reduced redis
+-- table; the same environment then reads the real globals, so closures
+-- made at load time work when called later.
+local loading = {on = false}
+local load_redis = {
+    register_function = api.register_function, log = api.log,
+    LOG_DEBUG = 0, LOG_VERBOSE = 1, LOG_NOTICE = 2, LOG_WARNING = 3,
+    REDIS_VERSION = redis.REDIS_VERSION, REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM,
+}
+local at_load = {redis = freeze(load_redis, true)}
+local fenv = {}
+local fmt = {__newindex = refuse}
+fmt.__index = function(_, k)
+    local v
+    if loading.on then v = at_load[k] else v = G[k] end
+    if v == nil then
+        rawerror("Script attempted to access nonexistent global variable '" .. rawtostring(k) .. "'", 2)
+    end
+    return v
+end
+local fview = rawsetmetatable({}, {__index = fmt, __newindex = refuse, __metatable = false})
+frozen[fview] = true
+fmt.__metatable = fview
+rawsetmetatable(fenv, fmt)
+frozen[fenv] = true
+
+-- Calls a function's callback with its keys and arguments under the
+-- error handler (Lua 5.1's xpcall passes no arguments).
+local function invoke(f, keys, args, handler)
+    return xpcall(function() return f(keys, args) end, handler)
+end
+return env, fenv, loading, invoke
 "#;
 
 /// Builds a fresh interpreter.
-pub fn build(rng: std::rc::Rc<std::cell::Cell<Rand48>>) -> mlua::Result<Built> {
+pub fn build(
+    rng: std::rc::Rc<std::cell::Cell<Rand48>>,
+    for_functions: bool,
+) -> mlua::Result<Built> {
     let lua = Lua::new_with(
         StdLib::TABLE | StdLib::STRING | StdLib::MATH,
         LuaOptions::default(),
@@ -174,6 +220,7 @@ pub fn build(rng: std::rc::Rc<std::cell::Cell<Rand48>>) -> mlua::Result<Built> {
         ("set_repl", "set_repl", true),
         ("log", "log", true),
         ("acl_check_cmd", "acl_check_cmd", true),
+        ("register_function", "register_function", true),
     ] {
         api.raw_set(name, host_function(&lua, &slot, op, raises)?)?;
     }
@@ -199,16 +246,19 @@ pub fn build(rng: std::rc::Rc<std::cell::Cell<Rand48>>) -> mlua::Result<Built> {
         })
     })?;
     let xpcall: Function = globals.raw_get("xpcall")?;
-    let env: Table =
-        lua.load(PRELUDE)
-            .set_name(INTERNAL_CHUNK)
-            .call((globals.clone(), api, errmsg))?;
+    let (env, fenv, loading, invoke): (Table, Table, Table, Function) = lua
+        .load(PRELUDE)
+        .set_name(INTERNAL_CHUNK)
+        .call((globals.clone(), api, errmsg, for_functions))?;
     Ok(Built {
         lua,
         globals,
         env,
         slot,
         xpcall,
+        fenv,
+        loading,
+        invoke,
     })
 }
 
@@ -279,9 +329,12 @@ fn host_function(
     let slot = slot.clone();
     lua.create_function(move |lua, args: mlua::MultiValue| {
         let Value::Function(host) = slot.raw_get::<Value>("host")? else {
-            return Err(raise(format!(
-                "ERR redis.{op} can only be called inside a script invocation"
-            )));
+            return Err(raise(if op == "register_function" {
+                "ERR redis.register_function can only be called on FUNCTION LOAD command"
+                    .to_string()
+            } else {
+                format!("ERR redis.{op} can only be called inside a script invocation")
+            }));
         };
         let mut args = args;
         args.push_front(Value::String(lua.create_string(op)?));

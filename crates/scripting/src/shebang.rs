@@ -23,6 +23,11 @@ impl ScriptFlags {
         self.0 & other.0 == other.0
     }
 
+    /// Both sets of flags.
+    pub fn union(self, other: ScriptFlags) -> ScriptFlags {
+        ScriptFlags(self.0 | other.0)
+    }
+
     fn with(self, other: ScriptFlags) -> ScriptFlags {
         ScriptFlags(self.0 | other.0)
     }

@@ -152,12 +152,15 @@ fn section(s: &Server, name: &str, out: &mut String) {
             };
             let scripts_info = {
                 let lua = s.scripting.vm_memory();
+                let fvm = s.scripting.functions_vm_memory();
                 let scripts = s.scripting.scripts_memory();
+                let (libs, funcs) = s.scripting.function_counts();
                 format!(
-                    "used_memory_lua:{lua}\r\nused_memory_vm_eval:{lua}\r\nused_memory_lua_human:{}\r\nused_memory_scripts_eval:{scripts}\r\nnumber_of_cached_scripts:{}\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:0\r\nused_memory_vm_total:{lua}\r\nused_memory_vm_total_human:{}\r\nused_memory_functions:0\r\nused_memory_scripts:{scripts}\r\nused_memory_scripts_human:{}\r\n",
+                    "used_memory_lua:{lua}\r\nused_memory_vm_eval:{lua}\r\nused_memory_lua_human:{}\r\nused_memory_scripts_eval:{scripts}\r\nnumber_of_cached_scripts:{}\r\nnumber_of_functions:{funcs}\r\nnumber_of_libraries:{libs}\r\nused_memory_vm_functions:{fvm}\r\nused_memory_vm_total:{}\r\nused_memory_vm_total_human:{}\r\nused_memory_functions:0\r\nused_memory_scripts:{scripts}\r\nused_memory_scripts_human:{}\r\n",
                     human_bytes(lua as u64),
                     s.scripting.cached(),
-                    human_bytes(lua as u64),
+                    lua + fvm,
+                    human_bytes((lua + fvm) as u64),
                     human_bytes(scripts as u64),
                 )
             };

@@ -7,9 +7,10 @@ use std::rc::Rc;
 
 use bytes::Bytes;
 use keyspace::call::reply;
+use keyspace::call::Propagate;
 use keyspace::Call;
 use resp_codec::{parse_i64, Frame, Protocol};
-use scripting::{Engine, Host, LogLevel, ReplFlags, ScriptFlags};
+use scripting::{Engine, Functions, Host, LogLevel, ReplFlags, ScriptFlags};
 
 use super::table::{c_container, c_srv, flag, CommandSpec};
 use super::{Exec, ServerHandler};
@@ -23,6 +24,7 @@ use crate::session::{ClientHandle, Session};
 #[derive(Debug)]
 pub struct Scripting {
     engine: Option<Engine>,
+    functions: Option<Functions>,
     client: Rc<ClientHandle>,
 }
 
@@ -31,6 +33,7 @@ impl Default for Scripting {
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         Scripting {
             engine: None,
+            functions: None,
             client: Rc::new(ClientHandle::new(0, addr, addr, 0)),
         }
     }
@@ -51,6 +54,36 @@ impl Scripting {
         self.engine
             .as_mut()
             .ok_or_else(|| Frame::error("ERR the Lua interpreter could not be started"))
+    }
+
+    /// The function libraries, started on first use.
+    fn functions(&mut self) -> Result<&mut Functions, Frame> {
+        if self.functions.is_none() {
+            match Functions::new() {
+                Ok(f) => self.functions = Some(f),
+                Err(e) => {
+                    tracing::warn!("Failed to start the Lua interpreter: {e}");
+                    return Err(Frame::error("ERR the Lua interpreter could not be started"));
+                }
+            }
+        }
+        self.functions
+            .as_mut()
+            .ok_or_else(|| Frame::error("ERR the Lua interpreter could not be started"))
+    }
+
+    /// (libraries, functions) loaded.
+    pub fn function_counts(&self) -> (usize, usize) {
+        self.functions
+            .as_ref()
+            .map_or((0, 0), |f| (f.libraries().count(), f.function_count()))
+    }
+
+    /// Bytes the functions interpreter holds.
+    pub fn functions_vm_memory(&self) -> usize {
+        self.functions
+            .as_ref()
+            .map_or(31 * 1024, Functions::vm_memory)
     }
 
     /// Cached scripts (INFO's `number_of_cached_scripts`).
@@ -137,20 +170,9 @@ fn eval_generic(
     let Some(mut engine) = s.scripting.engine.take() else {
         return reply::err_static("ERR the Lua interpreter could not be started");
     };
-    let mut script_sess = Session::new(s.scripting.client.clone(), true);
-    script_sess.set_db(sess.db());
-    script_sess.is_master = sess.is_master;
-    // Scripts never block: blocking commands act as they do in EXEC.
-    script_sess.multi_exec = true;
     let reply = {
-        let mut host = ScriptHost {
-            server: s,
-            sess: script_sess,
-            read_only: ro || flags.has(ScriptFlags::NO_WRITES) && !flags.has(ScriptFlags::COMPAT),
-            obey: sess.is_master,
-            wrote: false,
-            now_ms: c.now_ms,
-        };
+        let read_only = ro || flags.has(ScriptFlags::NO_WRITES) && !flags.has(ScriptFlags::COMPAT);
+        let mut host = ScriptHost::new(s, sess, read_only, c.now_ms);
         engine.run(&sha, &keys, &args, &mut host)
     };
     s.scripting.engine = Some(engine);
@@ -220,7 +242,24 @@ struct ScriptHost<'a> {
     now_ms: i64,
 }
 
-impl ScriptHost<'_> {
+impl<'a> ScriptHost<'a> {
+    /// The host for a script `caller` runs.
+    fn new(server: &'a mut Server, caller: &Session, read_only: bool, now_ms: i64) -> Self {
+        let mut sess = Session::new(server.scripting.client.clone(), true);
+        sess.set_db(caller.db());
+        sess.is_master = caller.is_master;
+        // Scripts never block: blocking commands act as they do in EXEC.
+        sess.multi_exec = true;
+        ScriptHost {
+            server,
+            sess,
+            read_only,
+            obey: caller.is_master,
+            wrote: false,
+            now_ms,
+        }
+    }
+
     /// Finds the command as `scriptCall` does, with its errors.
     fn resolve(&self, args: &[Bytes]) -> Result<&'static CommandSpec, Frame> {
         let unknown = || Frame::error("ERR Unknown Redis command called from script");
@@ -407,6 +446,287 @@ pub fn script_help(_s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> F
     ])
 }
 
+/// Splits `name numkeys keys... args...` for FCALL and EVAL.
+fn keys_and_args(
+    c: &Call<'_>,
+    numkeys_error: &'static str,
+) -> Result<(Vec<Bytes>, Vec<Bytes>), Frame> {
+    let Some(numkeys) = parse_i64(c.arg(2)) else {
+        return Err(reply::err_static(numkeys_error));
+    };
+    if numkeys > c.argc() as i64 - 3 {
+        return Err(reply::err_static(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    if numkeys < 0 {
+        return Err(reply::err_static("ERR Number of keys can't be negative"));
+    }
+    let split = 3 + numkeys as usize;
+    Ok((
+        (3..split)
+            .map(|i| Bytes::copy_from_slice(c.arg(i)))
+            .collect(),
+        (split..c.argc())
+            .map(|i| Bytes::copy_from_slice(c.arg(i)))
+            .collect(),
+    ))
+}
+
+/// FCALL function numkeys [key ...] [arg ...]
+pub fn fcall(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
+    fcall_generic(s, sess, c, false)
+}
+
+/// FCALL_RO function numkeys [key ...] [arg ...]
+pub fn fcall_ro(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
+    fcall_generic(s, sess, c, true)
+}
+
+fn fcall_generic(s: &mut Server, sess: &mut Session, c: &mut Call<'_>, ro: bool) -> Frame {
+    let name = String::from_utf8_lossy(c.arg(1)).into_owned();
+    let flags = match s.scripting.functions() {
+        Ok(f) => match f.find(&name) {
+            Some(info) => info.flags,
+            None => return reply::err_static("ERR Function not found"),
+        },
+        Err(e) => return e,
+    };
+    let (keys, args) = match keys_and_args(c, "ERR Bad number of keys provided") {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    if let Some(refused) = refuse_run(s, sess, flags, ro) {
+        return refused;
+    }
+    let Some(functions) = s.scripting.functions.take() else {
+        return reply::err_static("ERR the Lua interpreter could not be started");
+    };
+    let reply = {
+        let read_only = ro || flags.has(ScriptFlags::NO_WRITES);
+        let mut host = ScriptHost::new(s, sess, read_only, c.now_ms);
+        functions.call(&name, &keys, &args, &mut host)
+    };
+    s.scripting.functions = Some(functions);
+    reply
+}
+
+/// FUNCTION LOAD [REPLACE] code
+pub fn function_load(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
+    let mut replace = false;
+    for i in 2..c.argc() - 1 {
+        if c.arg(i).eq_ignore_ascii_case(b"replace") {
+            replace = true;
+        } else {
+            return super::error_text(&format!(
+                "ERR Unknown option given: {}",
+                String::from_utf8_lossy(c.arg(i))
+            ));
+        }
+    }
+    let code = Bytes::copy_from_slice(c.arg(c.argc() - 1));
+    if let Err(e) = s.scripting.functions() {
+        return e;
+    }
+    let Some(mut functions) = s.scripting.functions.take() else {
+        return reply::err_static("ERR the Lua interpreter could not be started");
+    };
+    let result = {
+        let mut host = ScriptHost::new(s, sess, true, c.now_ms);
+        functions.load(&code, replace, &mut host)
+    };
+    s.scripting.functions = Some(functions);
+    match result {
+        Ok(name) => {
+            c.propagate = Propagate::Verbatim;
+            s.ks.add_dirty(1);
+            Frame::Bulk(Bytes::from(name))
+        }
+        Err(e) => Frame::Error(Bytes::from(format!("ERR {e}"))),
+    }
+}
+
+/// FUNCTION DELETE library
+pub fn function_delete(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
+    let name = String::from_utf8_lossy(c.arg(2)).into_owned();
+    let deleted = match s.scripting.functions() {
+        Ok(f) => f.delete(&name),
+        Err(e) => return e,
+    };
+    if !deleted {
+        return reply::err_static("ERR Library not found");
+    }
+    c.propagate = Propagate::Verbatim;
+    s.ks.add_dirty(1);
+    reply::ok()
+}
+
+/// FUNCTION FLUSH [ASYNC|SYNC]
+pub fn function_flush(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
+    if c.argc() > 3 {
+        return reply::err_static(
+            "ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.",
+        );
+    }
+    if c.argc() == 3
+        && !c.arg(2).eq_ignore_ascii_case(b"sync")
+        && !c.arg(2).eq_ignore_ascii_case(b"async")
+    {
+        return reply::err_static("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+    }
+    if let Some(f) = s.scripting.functions.as_mut() {
+        if let Err(e) = f.flush() {
+            tracing::warn!("FUNCTION FLUSH could not restart the interpreter: {e}");
+            s.scripting.functions = None;
+        }
+    }
+    c.propagate = Propagate::Verbatim;
+    s.ks.add_dirty(1);
+    reply::ok()
+}
+
+/// FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE]
+pub fn function_list(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
+    let mut pattern: Option<Vec<u8>> = None;
+    let mut with_code = false;
+    let mut i = 2;
+    while i < c.argc() {
+        let a = c.arg(i);
+        if a.eq_ignore_ascii_case(b"withcode") && !with_code {
+            with_code = true;
+        } else if a.eq_ignore_ascii_case(b"libraryname") && pattern.is_none() {
+            if i + 1 >= c.argc() {
+                return reply::err_static("ERR library name argument was not given");
+            }
+            i += 1;
+            pattern = Some(c.arg(i).to_vec());
+        } else {
+            return super::error_text(&format!(
+                "ERR Unknown argument {}",
+                String::from_utf8_lossy(a)
+            ));
+        }
+        i += 1;
+    }
+    let Some(functions) = s.scripting.functions.as_ref() else {
+        return Frame::Array(Vec::new());
+    };
+    let bulk = |t: &str| Frame::Bulk(Bytes::copy_from_slice(t.as_bytes()));
+    let libs = functions
+        .libraries()
+        .filter(|l| {
+            pattern
+                .as_ref()
+                .is_none_or(|p| keyspace::glob::glob_match(p, l.name.as_bytes(), true))
+        })
+        .map(|l| {
+            let funcs = l
+                .functions
+                .iter()
+                .map(|f| {
+                    Frame::Map(vec![
+                        (bulk("name"), bulk(&f.name)),
+                        (
+                            bulk("description"),
+                            f.description.as_deref().map_or(Frame::Null, bulk),
+                        ),
+                        (
+                            bulk("flags"),
+                            Frame::Set(
+                                scripting::functions::flag_names(f.flags)
+                                    .into_iter()
+                                    .map(|n| Frame::Simple(Bytes::from_static(n.as_bytes())))
+                                    .collect(),
+                            ),
+                        ),
+                    ])
+                })
+                .collect();
+            let mut fields = vec![
+                (bulk("library_name"), bulk(&l.name)),
+                (bulk("engine"), bulk("LUA")),
+                (bulk("functions"), Frame::Array(funcs)),
+            ];
+            if with_code {
+                fields.push((bulk("library_code"), Frame::Bulk(l.code.clone())));
+            }
+            Frame::Map(fields)
+        })
+        .collect();
+    Frame::Array(libs)
+}
+
+/// FUNCTION STATS
+pub fn function_stats(s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
+    let (libs, funcs) = s.scripting.function_counts();
+    let bulk = |t: &'static str| Frame::Bulk(Bytes::from_static(t.as_bytes()));
+    Frame::Map(vec![
+        (bulk("running_script"), Frame::Null),
+        (
+            bulk("engines"),
+            Frame::Map(vec![(
+                bulk("LUA"),
+                Frame::Map(vec![
+                    (bulk("libraries_count"), Frame::Integer(libs as i64)),
+                    (bulk("functions_count"), Frame::Integer(funcs as i64)),
+                ]),
+            )]),
+        ),
+    ])
+}
+
+/// FUNCTION KILL: functions run to completion, so none is running when
+/// another client's command is read.
+pub fn function_kill(_s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
+    reply::err_static("NOTBUSY No scripts in execution right now.")
+}
+
+/// FUNCTION HELP
+pub fn function_help(_s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
+    super::generic::help_lines(&[
+        "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "LOAD [REPLACE] <FUNCTION CODE>",
+        "    Create a new library with the given library name and code.",
+        "DELETE <LIBRARY NAME>",
+        "    Delete the given library.",
+        "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+        "    Return general information on all the libraries:",
+        "    * Library name",
+        "    * The engine used to run the Library",
+        "    * Library description",
+        "    * Functions list",
+        "    * Library code (if WITHCODE is given)",
+        "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+        "STATS",
+        "    Return information about the current function running:",
+        "    * Function name",
+        "    * Command used to run the function",
+        "    * Duration in MS that the function is running",
+        "    If no function is running, return nil",
+        "    In addition, returns a list of available engines.",
+        "KILL",
+        "    Kill the current running function.",
+        "FLUSH [ASYNC|SYNC]",
+        "    Delete all the libraries.",
+        "    When called without the optional mode argument, the behavior is determined by the",
+        "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+        "    * ASYNC: Asynchronously flush the libraries.",
+        "    * SYNC: Synchronously flush the libraries.",
+        "DUMP",
+        "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+        "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+        "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+        "    control how to handle existing libraries (default APPEND):",
+        "    * FLUSH: delete all existing libraries.",
+        "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+        "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+        "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+        "      in case of functions name collision with another library).",
+        "HELP",
+        "    Prints this help.",
+    ])
+}
+
 const SCRIPTING: &[&str] = &["slow", "scripting"];
 const EVAL_FLAGS: u32 = flag::NOSCRIPT | flag::SKIP_MONITOR | flag::MAY_REPLICATE | flag::STALE;
 const EVAL_RO_FLAGS: u32 = flag::NOSCRIPT | flag::SKIP_MONITOR | flag::STALE | flag::READONLY;
@@ -522,5 +842,97 @@ pub const SCRIPTING_COMMANDS: &[CommandSpec] = &[
         "2.6.0",
         "A container for Lua scripts management commands",
         SCRIPT_SUBCOMMANDS,
+    ),
+    ev("fcall", EVAL_FLAGS, "7.0.0", "Invoke a function", fcall),
+    ev(
+        "fcall_ro",
+        EVAL_RO_FLAGS,
+        "7.0.0",
+        "Invoke a read-only function",
+        fcall_ro,
+    ),
+    c_container(
+        "function",
+        -2,
+        "scripting",
+        "7.0.0",
+        "A container for function commands",
+        FUNCTION_SUBCOMMANDS,
+    ),
+];
+
+const FN_WRITE: u32 = flag::NOSCRIPT | flag::WRITE;
+
+/// FUNCTION's subcommands.
+pub const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
+    c_srv(
+        "delete",
+        3,
+        FN_WRITE,
+        SCRIPTING,
+        "scripting",
+        "7.0.0",
+        "Delete a function by name",
+        function_delete,
+    ),
+    c_srv(
+        "flush",
+        -2,
+        FN_WRITE,
+        SCRIPTING,
+        "scripting",
+        "7.0.0",
+        "Deleting all functions",
+        function_flush,
+    ),
+    c_srv(
+        "help",
+        2,
+        flag::LOADING | flag::STALE,
+        SCRIPTING,
+        "scripting",
+        "7.0.0",
+        "Show helpful text about the different subcommands",
+        function_help,
+    ),
+    c_srv(
+        "kill",
+        2,
+        flag::NOSCRIPT | flag::ALLOW_BUSY,
+        SCRIPTING,
+        "scripting",
+        "7.0.0",
+        "Kill the function currently in execution.",
+        function_kill,
+    ),
+    c_srv(
+        "list",
+        -2,
+        flag::NOSCRIPT,
+        SCRIPTING,
+        "scripting",
+        "7.0.0",
+        "List information about all the functions",
+        function_list,
+    ),
+    c_srv(
+        "load",
+        -3,
+        FN_WRITE | flag::DENYOOM,
+        SCRIPTING,
+        "scripting",
+        "7.0.0",
+        "Create a function with the given arguments (name, code, description)",
+        function_load,
+    ),
+    c_srv(
+        "stats",
+        2,
+        flag::NOSCRIPT | flag::ALLOW_BUSY,
+        SCRIPTING,
+        "scripting",
+        "7.0.0",
+        "Return information about the function currently running (name, description, duration)",
+        function_stats,
     ),
 ];
