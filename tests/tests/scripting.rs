@@ -299,3 +299,115 @@ fn replica_refuses_script_writes_as_redis_does() {
         assert!(texts[1].starts_with("READONLY"), "{kind:?}: {texts:?}");
     }
 }
+
+const LIB: &str = "#!lua name=mylib\n\
+redis.register_function('setit', function(keys, args) return redis.call('set', keys[1], args[1]) end)\n\
+redis.register_function{function_name='getit', callback=function(keys) return redis.call('get', keys[1]) end, flags={'no-writes'}, description='reads a key'}\n\
+redis.register_function('Failing', function() return redis.call('incr', 'notanumber') end)";
+
+/// FUNCTION and FCALL replies, errors included, as on redis-server.
+#[test]
+fn functions_reply_as_on_redis() {
+    let ours = start(ServerKind::Replikv, &[]);
+    let reference = start(ServerKind::Redis, &[]);
+    let steps: &[&[&str]] = &[
+        &["FUNCTION", "LOAD", LIB],
+        &["FUNCTION", "LOAD", LIB],
+        &["FCALL", "setit", "1", "k", "v"],
+        &["FCALL", "SETIT", "1", "k", "w"],
+        &["FCALL_RO", "getit", "1", "k"],
+        &["FCALL_RO", "setit", "1", "k", "v"],
+        &["SET", "notanumber", "x"],
+        &["FCALL", "failing", "0"],
+        &["FCALL", "nope", "0"],
+        &["FCALL", "setit", "x"],
+        &["FCALL", "setit", "5", "k"],
+        &["FUNCTION", "LIST"],
+        &["FUNCTION", "LIST", "WITHCODE", "LIBRARYNAME", "my*"],
+        &["FUNCTION", "LIST", "LIBRARYNAME", "zz*"],
+        &["FUNCTION", "LIST", "BOGUS"],
+        &["FUNCTION", "STATS"],
+        &["FUNCTION", "LOAD", "return 1"],
+        &["FUNCTION", "LOAD", "#!lua\nreturn 1"],
+        &["FUNCTION", "LOAD", "#!lua name=bad-name\nreturn 1"],
+        &["FUNCTION", "LOAD", "#!python name=x\nreturn 1"],
+        &["FUNCTION", "LOAD", "#!lua name=empty\nlocal x = 1"],
+        &["FUNCTION", "LOAD", "#!lua name=atload\nredis.call('ping')"],
+        &["FUNCTION", "LOAD", "#!lua name=atload\nlocal r = math.random()"],
+        &["FUNCTION", "LOAD", "#!lua name=clash\nredis.register_function('setit', function() return 1 end)"],
+        &["FUNCTION", "LOAD", "#!lua name=twice\nredis.register_function('a', function() end) redis.register_function('a', function() end)"],
+        &["FUNCTION", "LOAD", "#!lua name=badarg\nredis.register_function('a')"],
+        &["FUNCTION", "LOAD", "#!lua name=badflag\nredis.register_function{function_name='a', callback=function() end, flags={'bogus'}}"],
+        &["FUNCTION", "LOAD", "#!lua name=syntax\nredis.register_function('a', function() return end end)"],
+        &["FUNCTION", "LOAD", "BOGUS", "#!lua name=x\nreturn 1"],
+        &["FUNCTION", "LOAD", "REPLACE", LIB],
+        &["FUNCTION", "DELETE", "nope"],
+        &["FUNCTION", "DELETE", "mylib"],
+        &["FCALL", "setit", "1", "k", "v"],
+        &["FUNCTION", "FLUSH", "bogus"],
+        &["FUNCTION", "FLUSH"],
+        &["FUNCTION", "KILL"],
+    ];
+    let mut diffs = Vec::new();
+    for step in steps {
+        let a = unordered_functions(cmd(ours.port(), step));
+        let b = unordered_functions(cmd(reference.port(), step));
+        if a != b {
+            diffs.push(format!(
+                "{step:?}\n  replikv: {}\n  redis:   {}",
+                show_value(&a),
+                show_value(&b)
+            ));
+        }
+    }
+    assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
+}
+
+/// FUNCTION LIST gives a library's functions in the order of Redis's hash
+/// table, which changes from run to run: compare them sorted.
+fn unordered_functions(v: Value) -> Value {
+    match v {
+        Value::Array(items) => {
+            let mut items: Vec<Value> = items.into_iter().map(unordered_functions).collect();
+            let is_function_list = !items.is_empty()
+                && items.iter().all(|i| {
+                    matches!(i, Value::Array(f) if f.first() == Some(&Value::BulkString(b"name".to_vec())))
+                });
+            if is_function_list {
+                items.sort_by_key(show_value);
+            }
+            Value::Array(items)
+        }
+        other => other,
+    }
+}
+
+/// A library loaded on the master reaches the replica in the stream, and
+/// its writes follow.
+fn functions_replicate(master_kind: ServerKind, replica_kind: ServerKind) {
+    let master = start(master_kind, &[]);
+    let replica = start_replica(replica_kind, &master, &[]);
+    wait_link_up(&replica);
+    let m = master.port();
+    assert_eq!(cmd(m, &["FUNCTION", "LOAD", LIB]), Value::BulkString(b"mylib".to_vec()));
+    assert_eq!(cmd(m, &["FCALL", "setit", "1", "fk", "fv"]), Value::Okay);
+    wait_in_sync(&master, &[&replica]);
+    assert_same_data(&master, &replica);
+    assert_eq!(
+        cmd(replica.port(), &["FCALL_RO", "getit", "1", "fk"]),
+        Value::BulkString(b"fv".to_vec())
+    );
+    assert_eq!(cmd(m, &["FUNCTION", "DELETE", "mylib"]), Value::Okay);
+    wait_in_sync(&master, &[&replica]);
+    assert_eq!(cmd(replica.port(), &["FUNCTION", "LIST"]), Value::Array(vec![]));
+}
+
+#[test]
+fn functions_replicate_replikv_to_redis() {
+    functions_replicate(ServerKind::Replikv, ServerKind::Redis);
+}
+
+#[test]
+fn functions_replicate_redis_to_replikv() {
+    functions_replicate(ServerKind::Redis, ServerKind::Replikv);
+}

@@ -620,9 +620,12 @@ pub fn function_list(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> F
                 .is_none_or(|p| keyspace::glob::glob_match(p, l.name.as_bytes(), true))
         })
         .map(|l| {
-            let funcs = l
-                .functions
-                .iter()
+            // Redis lists them in its hash table's order; by name is the
+            // stable order closest to it for small libraries.
+            let mut sorted: Vec<_> = l.functions.iter().collect();
+            sorted.sort_by(|a, b| a.name.cmp(&b.name));
+            let funcs = sorted
+                .into_iter()
                 .map(|f| {
                     Frame::Map(vec![
                         (bulk("name"), bulk(&f.name)),
