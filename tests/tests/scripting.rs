@@ -360,7 +360,12 @@ fn functions_reply_as_on_redis() {
             ));
         }
     }
-    assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
 }
 
 /// FUNCTION LIST gives a library's functions in the order of Redis's hash
@@ -389,7 +394,10 @@ fn functions_replicate(master_kind: ServerKind, replica_kind: ServerKind) {
     let replica = start_replica(replica_kind, &master, &[]);
     wait_link_up(&replica);
     let m = master.port();
-    assert_eq!(cmd(m, &["FUNCTION", "LOAD", LIB]), Value::BulkString(b"mylib".to_vec()));
+    assert_eq!(
+        cmd(m, &["FUNCTION", "LOAD", LIB]),
+        Value::BulkString(b"mylib".to_vec())
+    );
     assert_eq!(cmd(m, &["FCALL", "setit", "1", "fk", "fv"]), Value::Okay);
     wait_in_sync(&master, &[&replica]);
     assert_same_data(&master, &replica);
@@ -399,7 +407,10 @@ fn functions_replicate(master_kind: ServerKind, replica_kind: ServerKind) {
     );
     assert_eq!(cmd(m, &["FUNCTION", "DELETE", "mylib"]), Value::Okay);
     wait_in_sync(&master, &[&replica]);
-    assert_eq!(cmd(replica.port(), &["FUNCTION", "LIST"]), Value::Array(vec![]));
+    assert_eq!(
+        cmd(replica.port(), &["FUNCTION", "LIST"]),
+        Value::Array(vec![])
+    );
 }
 
 #[test]

@@ -28,6 +28,12 @@ pub trait Host {
     /// `redis.acl_check_cmd`: None if the command is unknown, else whether
     /// the user may run it.
     fn may_run(&mut self, args: &[Bytes]) -> Option<bool>;
+    /// Called every 100,000 Lua instructions while a script runs: a host
+    /// may answer other clients meanwhile; true stops the script (SCRIPT
+    /// KILL / FUNCTION KILL).
+    fn busy(&mut self) -> bool {
+        false
+    }
 }
 
 /// `redis.log` levels, as `redis.LOG_*` number them.
@@ -232,8 +238,9 @@ pub(crate) fn run_scoped(
     let state = RefCell::new(RunState { resp3: false });
     let slot = &vm.slot;
     vm.lua.scope(|scope| {
-        let hostfn = scope
-            .create_function_mut(|lua, args: MultiValue| host_op(lua, &mut *host, &state, args))?;
+        let hostfn = scope.create_function_mut(|lua, args: (String, usize, Table)| {
+            host_op(lua, &mut *host, &state, args)
+        })?;
         slot.raw_set("host", hostfn)?;
         let r = invoke();
         slot.raw_set("host", Value::Nil)?;
@@ -379,14 +386,12 @@ fn host_op(
     lua: &Lua,
     host: &mut dyn Host,
     state: &RefCell<RunState>,
-    args: MultiValue,
+    (op, n, packed): (String, usize, Table),
 ) -> mlua::Result<(Value, bool)> {
-    let mut args = args.into_iter();
-    let op = match args.next() {
-        Some(Value::String(s)) => s.to_str().map(|s| s.to_string()).unwrap_or_default(),
-        _ => String::new(),
-    };
-    let rest: Vec<Value> = args.collect();
+    let mut rest: Vec<Value> = Vec::with_capacity(n);
+    for i in 1..=n {
+        rest.push(packed.raw_get(i)?);
+    }
     match op.as_str() {
         "call" | "acl_check_cmd" => {
             if rest.is_empty() {
@@ -424,6 +429,7 @@ fn host_op(
                 reply => Ok((reply_to_lua(lua, &reply, resp3)?, false)),
             }
         }
+        "busy" => Ok((Value::Boolean(host.busy()), false)),
         "setresp" => {
             if rest.len() != 1 {
                 return fail(lua, "redis.setresp() requires one argument.");

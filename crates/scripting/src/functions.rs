@@ -203,7 +203,7 @@ impl Functions {
         let slot = &self.vm.slot;
         let loading = &self.vm.loading;
         let outcome: mlua::Result<(bool, Value)> = lua.scope(|scope| {
-            let hostfn = scope.create_function_mut(|lua, args: MultiValue| {
+            let hostfn = scope.create_function_mut(|lua, args: (String, usize, Table)| {
                 load_time_op(lua, &mut *host, &registered, args)
             })?;
             slot.raw_set("host", hostfn)?;
@@ -317,14 +317,12 @@ fn load_time_op(
     lua: &Lua,
     host: &mut dyn Host,
     registered: &RefCell<Vec<FunctionInfo>>,
-    args: MultiValue,
+    (op, n, packed): (String, usize, Table),
 ) -> mlua::Result<(Value, bool)> {
-    let mut args = args.into_iter();
-    let op = match args.next() {
-        Some(Value::String(s)) => s.to_str().map(|s| s.to_string()).unwrap_or_default(),
-        _ => String::new(),
-    };
-    let rest: Vec<Value> = args.collect();
+    let mut rest: Vec<Value> = Vec::with_capacity(n);
+    for i in 1..=n {
+        rest.push(packed.raw_get(i)?);
+    }
     match op.as_str() {
         "register_function" => {
             let f = parse_registration(&rest).map_err(|e| raise(format!("ERR {e}")))?;
@@ -352,6 +350,7 @@ fn load_time_op(
             let _ = lua;
             Ok((Value::Nil, false))
         }
+        "busy" => Ok((Value::Boolean(false), false)),
         other => Err(raise(format!(
             "ERR redis.{other} can only be called inside a script invocation"
         ))),

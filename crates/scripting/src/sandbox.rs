@@ -148,13 +148,19 @@ G.getfenv = function(...)
     if e == G then return env end
     return e
 end
-G.loadstring = function(...)
-    local f, err = rawloadstring(...)
+-- Compiled chunks are refused: bytecode can break the interpreter.
+local function refuses_binary(code)
+    return rawtype(code) == 'string' and code:byte(1) == 27
+end
+G.loadstring = function(code, ...)
+    if refuses_binary(code) then return nil, 'binary chunks are not allowed' end
+    local f, err = rawloadstring(code, ...)
     if f then rawsetfenv(f, env) end
     return f, err
 end
-G.load = function(...)
-    local f, err = rawload(...)
+G.load = function(code, ...)
+    if refuses_binary(code) then return nil, 'binary chunks are not allowed' end
+    local f, err = rawload(code, ...)
     if f then rawsetfenv(f, env) end
     return f, err
 end
@@ -246,6 +252,7 @@ pub fn build(
         })
     })?;
     let xpcall: Function = globals.raw_get("xpcall")?;
+    install_busy_hook(&lua, &slot);
     let (env, fenv, loading, invoke): (Table, Table, Table, Function) = lua
         .load(PRELUDE)
         .set_name(INTERNAL_CHUNK)
@@ -260,6 +267,26 @@ pub fn build(
         loading,
         invoke,
     })
+}
+
+/// Every 100,000 instructions a running script lets its host look up (to
+/// answer other clients, and to stop the script on SCRIPT KILL).
+fn install_busy_hook(lua: &Lua, slot: &Table) {
+    let slot = slot.clone();
+    lua.set_hook(
+        mlua::HookTriggers::new().every_nth_instruction(100_000),
+        move |_lua, _debug| {
+            let Ok(Value::Function(host)) = slot.raw_get::<Value>("host") else {
+                return Ok(mlua::VmState::Continue);
+            };
+            let empty = _lua.create_table()?;
+            let (kill, _): (Value, bool) = host.call(("busy", 0usize, empty))?;
+            if kill == Value::Boolean(true) {
+                return Err(raise("ERR Script killed by user with SCRIPT KILL..."));
+            }
+            Ok(mlua::VmState::Continue)
+        },
+    );
 }
 
 /// `math.random` / `math.randomseed` over Redis's generator.
@@ -336,9 +363,14 @@ fn host_function(
                 format!("ERR redis.{op} can only be called inside a script invocation")
             }));
         };
-        let mut args = args;
-        args.push_front(Value::String(lua.create_string(op)?));
-        let (v, failed): (Value, bool) = host.call(args)?;
+        // The arguments travel in a table: a call with thousands of them
+        // (unpack of a big list) would overflow the C stack if pushed again.
+        let n = args.len();
+        let packed = lua.create_table_with_capacity(n, 0)?;
+        for (i, a) in args.into_iter().enumerate() {
+            packed.raw_set(i + 1, a)?;
+        }
+        let (v, failed): (Value, bool) = host.call((op, n, packed))?;
         if failed && raises {
             let msg = match &v {
                 Value::Table(t) => match t.raw_get::<Value>("err")? {

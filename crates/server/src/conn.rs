@@ -22,7 +22,21 @@ const READ_CHUNK: usize = 16 * 1024;
 const KEEP_OUTPUT: usize = 64 * 1024;
 
 /// Serves one client until it quits, is killed, or breaks the protocol.
-pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
+pub async fn serve(server: Rc<RefCell<Server>>, stream: TcpStream) {
+    serve_with_input(server, stream, BytesMut::new()).await;
+}
+
+/// Serves a client whose first bytes were already read (by a busy script).
+pub async fn serve_with_input(server: Rc<RefCell<Server>>, stream: TcpStream, early: BytesMut) {
+    // Keep a duplicate of the socket for busy scripts (see
+    // `ClientHandle::side`).
+    let Ok(std_stream) = stream.into_std() else {
+        return;
+    };
+    let side = std_stream.try_clone().ok();
+    let Ok(mut stream) = TcpStream::from_std(std_stream) else {
+        return;
+    };
     let (Ok(addr), Ok(laddr)) = (stream.peer_addr(), stream.local_addr()) else {
         return;
     };
@@ -42,6 +56,8 @@ pub async fn serve(server: Rc<RefCell<Server>>, mut stream: TcpStream) {
             None
         } else {
             let handle = s.register_client(addr, laddr);
+            *handle.side.borrow_mut() = side;
+            *handle.busy_input.borrow_mut() = early;
             let mut decoder = RequestDecoder::new(s.limits);
             let authed = !s.auth_required();
             decoder.set_authenticated(authed);
@@ -88,6 +104,11 @@ struct Conn {
 impl Conn {
     /// Reads, runs and answers until the client leaves; then forgets it.
     async fn run(mut self) {
+        let early = !self.handle.busy_input.borrow().is_empty();
+        if early && !self.serve_read(0).await {
+            self.close().await;
+            return;
+        }
         while let Some(n) = self.read().await {
             if !self.serve_read(n).await {
                 break;
@@ -162,6 +183,16 @@ impl Conn {
     /// Decodes and runs every complete request in the read buffer, until
     /// one blocks; true when the connection must close after the replies.
     fn run_requests(&mut self, s: &mut Server) -> bool {
+        {
+            // Input a busy script read and did not answer comes first.
+            let mut early = self.handle.busy_input.borrow_mut();
+            if !early.is_empty() {
+                let mut merged = early.split();
+                merged.extend_from_slice(&self.rbuf);
+                self.rbuf = merged;
+                self.decoder.reset();
+            }
+        }
         let now = unix_ms();
         self.handle.last_interaction_ms.set(now);
         let close = loop {
@@ -334,6 +365,8 @@ impl Conn {
 
     /// Closes the socket and removes every trace of the client.
     async fn close(mut self) {
+        // The duplicate would keep the socket open after this one closes.
+        *self.handle.side.borrow_mut() = None;
         let _ = self.stream.shutdown().await;
         let mut s = self.server.borrow_mut();
         let handle = &self.handle;

@@ -158,6 +158,8 @@ pub struct Server {
     pub prop: crate::propagate::Propagation,
     /// Reused buffer for the keyspace's modified-key log.
     modified_keys: Vec<(usize, Bytes)>,
+    /// Listening sockets and early connections for busy scripts.
+    pub busy: crate::commands::busy::BusyDoor,
     /// Lua scripting: the interpreter and the script client.
     pub scripting: crate::commands::scripting::Scripting,
     /// A writable replica's own keys with an expiry, which it expires
@@ -221,6 +223,7 @@ impl Server {
             modified_keys: Vec::new(),
             replica_own: Default::default(),
             scripting: Default::default(),
+            busy: Default::default(),
             lazyfree: crate::lazyfree::LazyFreer::start(),
             config,
         };

@@ -66,6 +66,13 @@ pub struct ClientHandle {
     pub channels: RefCell<indexmap::IndexSet<Bytes>>,
     /// Patterns this client is subscribed to, in subscription order.
     pub patterns: RefCell<indexmap::IndexSet<Bytes>>,
+    /// A second handle on the socket, through which a script that runs
+    /// past `busy-reply-threshold` answers this client `-BUSY` (the
+    /// connection's own task cannot run until the script ends).
+    pub side: RefCell<Option<std::net::TcpStream>>,
+    /// Bytes read through `side` that did not make a whole request; the
+    /// connection takes them before its own input.
+    pub busy_input: RefCell<bytes::BytesMut>,
 }
 
 impl ClientHandle {
@@ -92,6 +99,8 @@ impl ClientHandle {
             pushes: RefCell::new(bytes::BytesMut::new()),
             channels: RefCell::new(Default::default()),
             patterns: RefCell::new(Default::default()),
+            side: RefCell::new(None),
+            busy_input: RefCell::new(bytes::BytesMut::new()),
         }
     }
 

@@ -161,8 +161,15 @@ fn start(config: Config, file: Option<&Path>, ready: &mut Ready) -> anyhow::Resu
         }
         tracing::info!("Server initialized");
         for l in listeners {
+            // A duplicate lets a busy script answer new clients `-BUSY`.
+            let std_l = l.into_std()?;
+            if let Ok(dup) = std_l.try_clone() {
+                server.borrow_mut().busy.add_listener(dup);
+            }
+            let l = TcpListener::from_std(std_l)?;
             tokio::task::spawn_local(accept_loop(server.clone(), l));
         }
+        tokio::task::spawn_local(adopt_busy_connections(server.clone()));
         tokio::task::spawn_local(cron(server.clone()));
         let dump = match load_at_startup(&server).await {
             Ok(dump) => dump,
@@ -268,6 +275,24 @@ async fn accept_loop(server: Rc<RefCell<Server>>, listener: TcpListener) {
             continue;
         }
         tokio::task::spawn_local(crate::conn::serve(server.clone(), stream));
+    }
+}
+
+/// Serves the connections a busy script accepted, once it has ended.
+async fn adopt_busy_connections(server: Rc<RefCell<Server>>) {
+    let arrived = server.borrow().busy.arrived.clone();
+    loop {
+        arrived.notified().await;
+        let pending = server.borrow_mut().busy.take_pending();
+        for (sock, early) in pending {
+            if let Ok(stream) = tokio::net::TcpStream::from_std(sock) {
+                tokio::task::spawn_local(crate::conn::serve_with_input(
+                    server.clone(),
+                    stream,
+                    early,
+                ));
+            }
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! handler; the reply is a value the connection encodes.
 
 pub mod blocking;
+pub mod busy;
 pub mod client;
 pub mod config;
 pub mod debug;

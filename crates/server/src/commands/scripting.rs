@@ -172,7 +172,7 @@ fn eval_generic(
     };
     let reply = {
         let read_only = ro || flags.has(ScriptFlags::NO_WRITES) && !flags.has(ScriptFlags::COMPAT);
-        let mut host = ScriptHost::new(s, sess, read_only, c.now_ms);
+        let mut host = ScriptHost::new(s, sess, read_only, c.now_ms, true, &sha);
         engine.run(&sha, &keys, &args, &mut host)
     };
     s.scripting.engine = Some(engine);
@@ -240,11 +240,29 @@ struct ScriptHost<'a> {
     wrote: bool,
     /// The script's frozen time.
     now_ms: i64,
+    /// The caller's client id (it waits for this script; others are
+    /// answered `-BUSY` once the script runs long).
+    caller: u64,
+    /// Whether this is EVAL (or FCALL), for SCRIPT KILL vs FUNCTION KILL.
+    is_eval: bool,
+    /// The script's name for logs (sha or function name).
+    name: String,
+    /// When the script started.
+    started: std::time::Instant,
+    /// Whether "Slow script detected" was logged.
+    slow_logged: bool,
 }
 
 impl<'a> ScriptHost<'a> {
     /// The host for a script `caller` runs.
-    fn new(server: &'a mut Server, caller: &Session, read_only: bool, now_ms: i64) -> Self {
+    fn new(
+        server: &'a mut Server,
+        caller: &Session,
+        read_only: bool,
+        now_ms: i64,
+        is_eval: bool,
+        name: &str,
+    ) -> Self {
         let mut sess = Session::new(server.scripting.client.clone(), true);
         sess.set_db(caller.db());
         sess.is_master = caller.is_master;
@@ -257,6 +275,11 @@ impl<'a> ScriptHost<'a> {
             obey: caller.is_master,
             wrote: false,
             now_ms,
+            caller: caller.handle.id,
+            is_eval,
+            name: name.to_string(),
+            started: std::time::Instant::now(),
+            slow_logged: false,
         }
     }
 
@@ -362,6 +385,35 @@ impl Host for ScriptHost<'_> {
 
     fn may_run(&mut self, args: &[Bytes]) -> Option<bool> {
         self.resolve(args).ok().map(|_| true)
+    }
+
+    fn busy(&mut self) -> bool {
+        let limit = self.server.config.int(key::LUA_TIME_LIMIT);
+        let elapsed = self.started.elapsed().as_millis() as i64;
+        if limit <= 0 || elapsed < limit {
+            return false;
+        }
+        if !self.slow_logged {
+            self.slow_logged = true;
+            tracing::warn!(
+                "Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the {} command. Script name is: {}.",
+                if self.is_eval { "SCRIPT KILL" } else { "FUNCTION KILL" },
+                self.name
+            );
+        }
+        let kill = crate::commands::busy::answer_clients(
+            self.server,
+            &crate::commands::busy::Running {
+                caller: self.caller,
+                is_eval: self.is_eval,
+                wrote: self.wrote,
+                obey: self.obey,
+            },
+        );
+        if kill {
+            tracing::warn!("Lua script killed by user with SCRIPT KILL.");
+        }
+        kill
     }
 }
 
@@ -504,7 +556,7 @@ fn fcall_generic(s: &mut Server, sess: &mut Session, c: &mut Call<'_>, ro: bool)
     };
     let reply = {
         let read_only = ro || flags.has(ScriptFlags::NO_WRITES);
-        let mut host = ScriptHost::new(s, sess, read_only, c.now_ms);
+        let mut host = ScriptHost::new(s, sess, read_only, c.now_ms, false, &name);
         functions.call(&name, &keys, &args, &mut host)
     };
     s.scripting.functions = Some(functions);
@@ -532,7 +584,7 @@ pub fn function_load(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Fr
         return reply::err_static("ERR the Lua interpreter could not be started");
     };
     let result = {
-        let mut host = ScriptHost::new(s, sess, true, c.now_ms);
+        let mut host = ScriptHost::new(s, sess, true, c.now_ms, false, "");
         functions.load(&code, replace, &mut host)
     };
     s.scripting.functions = Some(functions);

@@ -117,6 +117,7 @@ keys! {
         HZ = "hz",
         KEY_LOAD_DELAY = "key-load-delay",
         LOADING_PROCESS_EVENTS_INTERVAL_BYTES = "loading-process-events-interval-bytes",
+        LUA_TIME_LIMIT = "lua-time-limit",
         MAXCLIENTS = "maxclients",
         MAXMEMORY = "maxmemory",
         MIN_REPLICAS_MAX_LAG = "min-replicas-max-lag",

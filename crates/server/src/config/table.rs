@@ -390,7 +390,7 @@ pub const DIRECTIVES: &[Directive] = &[
         int(0, LL),
         "5000",
         true,
-        false,
+        true,
     ),
     d("cluster-enabled", &[], BOOL, "no", false, false),
     d("cluster-config-file", &[], STR, "nodes.conf", false, false),
