@@ -422,3 +422,65 @@ fn functions_replicate_replikv_to_redis() {
 fn functions_replicate_redis_to_replikv() {
     functions_replicate(ServerKind::Redis, ServerKind::Replikv);
 }
+
+/// A script past `lua-time-limit` leaves the server answering: other
+/// clients, old and new, get -BUSY; SCRIPT KILL stops a script that did
+/// not write and its caller gets the kill error; one that wrote cannot be
+/// killed; afterwards everything is served again, data intact.
+fn busy_script_can_be_killed(kind: ServerKind) {
+    let server = start(kind, &["--lua-time-limit", "50"]);
+    let port = server.port();
+    let mut waiting = server.raw();
+    waiting.send_command(&[b"SET", b"k", b"v"]);
+    assert_eq!(waiting.read_value(), Value::Okay);
+    let mut old_client = server.raw();
+    waiting.send_command(&[b"EVAL", b"local i = 0 while true do i = i + 1 end", b"0"]);
+    let busy = |v: &Value| {
+        replikv_tests::error_text(v)
+            .is_some_and(|t| t.starts_with("BUSY Redis is busy running a script."))
+    };
+    assert!(
+        replikv_tests::wait_until(repl_common::EVENTUAL, || busy(&cmd(port, &["PING"]))),
+        "a new client never got -BUSY"
+    );
+    old_client.send_command(&[b"GET", b"k"]);
+    let v = old_client.read_value();
+    assert!(busy(&v), "an existing client got {}", show_value(&v));
+    let killed = cmd(port, &["SCRIPT", "KILL"]);
+    assert_eq!(killed, Value::Okay);
+    let v = waiting.read_value();
+    let text = replikv_tests::error_text(&v).unwrap_or_default();
+    assert!(
+        text.starts_with("ERR Script killed by user with SCRIPT KILL..."),
+        "{text}"
+    );
+    assert_eq!(cmd(port, &["PING"]), Value::SimpleString("PONG".into()));
+    // A script that wrote cannot be stopped.
+    waiting.send_command(&[
+        b"EVAL",
+        b"redis.call('set', 'w', 1) local i = 0 while i < 30000000 do i = i + 1 end return i",
+        b"0",
+    ]);
+    assert!(replikv_tests::wait_until(repl_common::EVENTUAL, || busy(
+        &cmd(port, &["PING"])
+    )));
+    let v = cmd(port, &["SCRIPT", "KILL"]);
+    let text = replikv_tests::error_text(&v).unwrap_or_default();
+    assert!(
+        text.starts_with("UNKILLABLE Sorry the script already executed write commands"),
+        "{text}"
+    );
+    assert_eq!(waiting.read_value(), Value::Int(30_000_000));
+    assert_eq!(cmd(port, &["GET", "k"]), Value::BulkString(b"v".to_vec()));
+    assert_eq!(cmd(port, &["GET", "w"]), Value::BulkString(b"1".to_vec()));
+}
+
+#[test]
+fn busy_script_can_be_killed_replikv() {
+    busy_script_can_be_killed(ServerKind::Replikv);
+}
+
+#[test]
+fn reference_busy_script_can_be_killed_redis() {
+    busy_script_can_be_killed(ServerKind::Redis);
+}

@@ -21,13 +21,11 @@ const READ_CHUNK: usize = 16 * 1024;
 /// large reply does not pin memory for the life of the connection.
 const KEEP_OUTPUT: usize = 64 * 1024;
 
-/// Serves one client until it quits, is killed, or breaks the protocol.
-pub async fn serve(server: Rc<RefCell<Server>>, stream: TcpStream) {
-    serve_with_input(server, stream, BytesMut::new()).await;
-}
-
-/// Serves a client whose first bytes were already read (by a busy script).
-pub async fn serve_with_input(server: Rc<RefCell<Server>>, stream: TcpStream, early: BytesMut) {
+/// Takes a new connection: registers it as a client at once (so a script
+/// that turns busy before the connection's task first runs still sees it)
+/// and spawns the task that serves it until it quits, is killed, or breaks
+/// the protocol. `early` holds bytes a busy script already read from it.
+pub fn open(server: &Rc<RefCell<Server>>, stream: TcpStream, early: BytesMut) {
     // Keep a duplicate of the socket for busy scripts (see
     // `ClientHandle::side`).
     let Ok(std_stream) = stream.into_std() else {
@@ -66,13 +64,15 @@ pub async fn serve_with_input(server: Rc<RefCell<Server>>, stream: TcpStream, ea
         }
     };
     let Some((handle, decoder, sess)) = accepted else {
-        let _ = stream
-            .write_all(b"-ERR max number of clients reached\r\n")
-            .await;
+        tokio::task::spawn_local(async move {
+            let _ = stream
+                .write_all(b"-ERR max number of clients reached\r\n")
+                .await;
+        });
         return;
     };
     let conn = Conn {
-        server,
+        server: server.clone(),
         stream,
         addr,
         handle,
@@ -82,7 +82,7 @@ pub async fn serve_with_input(server: Rc<RefCell<Server>>, stream: TcpStream, ea
         wbuf: BytesMut::with_capacity(READ_CHUNK),
         args: Vec::with_capacity(8),
     };
-    conn.run().await;
+    tokio::task::spawn_local(conn.run());
 }
 
 /// What a served connection owns between reads.

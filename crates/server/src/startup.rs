@@ -274,7 +274,7 @@ async fn accept_loop(server: Rc<RefCell<Server>>, listener: TcpListener) {
             let _ = stream.write_all(DENIED).await;
             continue;
         }
-        tokio::task::spawn_local(crate::conn::serve(server.clone(), stream));
+        crate::conn::open(&server, stream, bytes::BytesMut::new());
     }
 }
 
@@ -286,11 +286,7 @@ async fn adopt_busy_connections(server: Rc<RefCell<Server>>) {
         let pending = server.borrow_mut().busy.take_pending();
         for (sock, early) in pending {
             if let Ok(stream) = tokio::net::TcpStream::from_std(sock) {
-                tokio::task::spawn_local(crate::conn::serve_with_input(
-                    server.clone(),
-                    stream,
-                    early,
-                ));
+                crate::conn::open(&server, stream, early);
             }
         }
     }
