@@ -244,6 +244,9 @@ pub(crate) fn run_scoped(
         slot.raw_set("host", hostfn)?;
         let r = invoke();
         slot.raw_set("host", Value::Nil)?;
+        if vm.killed.replace(false) {
+            sandbox::install_busy_hook(&vm.lua, &vm.slot, &vm.killed);
+        }
         let mut r = r?.into_iter();
         let ok = matches!(r.next(), Some(Value::Boolean(true)));
         let v = r.next().unwrap_or(Value::Nil);

@@ -3,6 +3,9 @@
 //! globals (Redis patches its Lua so tables can be frozen; here every
 //! global and library table is reached through a frozen proxy instead).
 
+use std::cell::Cell;
+use std::rc::Rc;
+
 use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
 
 use crate::raise::raise;
@@ -31,6 +34,9 @@ pub struct Built {
     /// `invoke(f, keys, args, handler)`: a function's callback under the
     /// error handler.
     pub invoke: Function,
+    /// Set when the running script was killed: the every-line hook that
+    /// finishes it must be replaced by the usual one afterwards.
+    pub killed: Rc<Cell<bool>>,
 }
 
 /// Sets up the frozen environment: proxies, and the safe replacements for
@@ -81,7 +87,11 @@ redis.LOG_WARNING = 3
 redis.REDIS_VERSION = '7.0.15'
 redis.REDIS_VERSION_NUM = 0x00070000 + 15
 
-for name, f in pairs(api) do redis[name] = f end
+-- The redis.* entries are C functions, so a script's `return
+-- redis.call(...)` keeps its frame (and the error handler its line).
+for name, f in pairs(api) do
+    if name ~= 'register_function' then redis[name] = f end
+end
 local function single_field(field, ...)
     if rawselect('#', ...) ~= 1 or rawtype((...)) ~= 'string' then
         return {err = 'ERR wrong number or type of arguments'}
@@ -252,7 +262,8 @@ pub fn build(
         })
     })?;
     let xpcall: Function = globals.raw_get("xpcall")?;
-    install_busy_hook(&lua, &slot);
+    let killed = Rc::new(Cell::new(false));
+    install_busy_hook(&lua, &slot, &killed);
     let (env, fenv, loading, invoke): (Table, Table, Table, Function) = lua
         .load(PRELUDE)
         .set_name(INTERNAL_CHUNK)
@@ -266,35 +277,43 @@ pub fn build(
         fenv,
         loading,
         invoke,
+        killed,
     })
 }
 
 /// Every 100,000 instructions a running script lets its host look up (to
-/// answer other clients, and to stop the script on SCRIPT KILL).
-fn install_busy_hook(lua: &Lua, slot: &Table) {
+/// answer other clients, and to stop the script on SCRIPT KILL). Once
+/// killed, the error is raised again on every line until the script is
+/// out, so a `pcall` inside it cannot swallow the kill; the run then puts
+/// this hook back (see [`Built::killed`]).
+pub fn install_busy_hook(lua: &Lua, slot: &Table, killed: &Rc<Cell<bool>>) {
     let slot = slot.clone();
+    let killed = killed.clone();
     lua.set_hook(
         mlua::HookTriggers::new().every_nth_instruction(100_000),
-        move |_lua, _debug| {
+        move |lua, _debug| {
             let Ok(Value::Function(host)) = slot.raw_get::<Value>("host") else {
                 return Ok(mlua::VmState::Continue);
             };
-            let empty = _lua.create_table()?;
+            let empty = lua.create_table()?;
             let (kill, _): (Value, bool) = host.call(("busy", 0usize, empty))?;
             if kill == Value::Boolean(true) {
-                return Err(raise("ERR Script killed by user with SCRIPT KILL..."));
+                killed.set(true);
+                lua.set_hook(mlua::HookTriggers::new().every_line(), |_, _| {
+                    Err(raise(KILLED))
+                });
+                return Err(raise(KILLED));
             }
             Ok(mlua::VmState::Continue)
         },
     );
 }
 
+/// The error a killed script ends with.
+const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+
 /// `math.random` / `math.randomseed` over Redis's generator.
-fn install_random(
-    lua: &Lua,
-    globals: &Table,
-    rng: std::rc::Rc<std::cell::Cell<Rand48>>,
-) -> mlua::Result<()> {
+fn install_random(lua: &Lua, globals: &Table, rng: Rc<Cell<Rand48>>) -> mlua::Result<()> {
     let math: Table = globals.raw_get("math")?;
     let r = rng.clone();
     let random = lua.create_function(move |_, args: mlua::Variadic<Value>| {
@@ -363,8 +382,8 @@ fn host_function(
                 format!("ERR redis.{op} can only be called inside a script invocation")
             }));
         };
-        // The arguments travel in a table: a call with thousands of them
-        // (unpack of a big list) would overflow the C stack if pushed again.
+        // The arguments travel on in a table: pushing them all again
+        // would need as many stack slots once more.
         let n = args.len();
         let packed = lua.create_table_with_capacity(n, 0)?;
         for (i, a) in args.into_iter().enumerate() {

@@ -101,6 +101,10 @@ pub fn debug(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
             s.propagate(c.db, cmd);
             reply::ok()
         }
+        (b"set-disable-deny-scripts", 3) => {
+            s.scripting.disable_deny_script = c.arg(2) != b"0";
+            reply::ok()
+        }
         (b"set-active-expire", 3) => {
             s.active_expire = c.arg(2) != b"0";
             reply::ok()
