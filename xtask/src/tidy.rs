@@ -14,6 +14,7 @@ mod tests {
         "rdb",
         "repl-backlog",
         "replication",
+        "scripting",
     ];
 
     fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
