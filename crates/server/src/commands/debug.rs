@@ -101,6 +101,7 @@ pub fn debug(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
             s.propagate(c.db, cmd);
             reply::ok()
         }
+        (b"protocol", 3) => debug_protocol(sess, c),
         (b"set-disable-deny-scripts", 3) => {
             s.scripting.disable_deny_script = c.arg(2) != b"0";
             reply::ok()
@@ -207,4 +208,52 @@ fn object(s: &mut Server, c: &mut Call<'_>) -> Frame {
         e.value.encoding(),
         meta.lru & ((1 << 24) - 1)
     )))
+}
+
+/// DEBUG PROTOCOL <type>: one reply of each RESP type, as Redis's test
+/// suite uses them.
+fn debug_protocol(sess: &mut Session, c: &mut Call<'_>) -> Frame {
+    let bulk = |t: &'static str| Frame::Bulk(Bytes::from_static(t.as_bytes()));
+    let name = c.arg(2).to_ascii_lowercase();
+    // The script client (id 0) takes the real reply only.
+    let to_client = sess.handle.id != 0;
+    match name.as_slice() {
+        b"string" => bulk("Hello World"),
+        b"integer" => Frame::Integer(12345),
+        b"double" => Frame::Double(3.141),
+        b"bignum" => Frame::BigNumber(Bytes::from_static(b"1234567999999999999999999999999999999")),
+        b"null" => Frame::Null,
+        b"array" => Frame::Array((0..3).map(Frame::Integer).collect()),
+        b"set" => Frame::Set((0..3).map(Frame::Integer).collect()),
+        b"map" => Frame::Map((0..3).map(|j| (Frame::Integer(j), Frame::Boolean(j == 1))).collect()),
+        b"attrib" => {
+            let real = bulk("Some real reply following the attribute");
+            if !c.resp3 || !to_client {
+                return real;
+            }
+            sess.extra_replies.push(real);
+            Frame::Attribute(vec![(
+                bulk("key-popularity"),
+                Frame::Array(vec![bulk("key:123"), Frame::Integer(90)]),
+            )])
+        }
+        b"push" => {
+            if !c.resp3 {
+                return Frame::error("ERR RESP2 is not supported by this command");
+            }
+            let real = bulk("Some real reply following the push reply");
+            if !to_client {
+                return real;
+            }
+            sess.extra_replies.push(real);
+            Frame::Push(vec![bulk("server-cpu-usage"), Frame::Integer(42)])
+        }
+        b"true" => Frame::Boolean(true),
+        b"false" => Frame::Boolean(false),
+        b"verbatim" => Frame::Verbatim {
+            format: *b"txt",
+            text: Bytes::from_static(b"This is a verbatim\nstring"),
+        },
+        _ => Frame::error("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"),
+    }
 }
