@@ -105,6 +105,38 @@ const CASES: &[(&str, &[&str])] = &[
         &["0"],
     ),
     ("return tostring(math.random() < 1)", &["0"]),
+    (
+        "return cjson.encode({1, 'two', {x = 3}, true, 0.1, -2.5e-7})",
+        &["0"],
+    ),
+    (
+        r#"return cjson.encode(cjson.decode('[1.5, "a\\/b", null, {"k": [true, false]}, "\\u00e9"]'))"#,
+        &["0"],
+    ),
+    (
+        "return table.concat(cjson.decode('[0.0, -5e3, -1, 0.3e-3, 1023.2, 0e10]'), ' ')",
+        &["0"],
+    ),
+    ("return cjson.encode({[1] = 'a', [3] = 'c'})", &["0"]),
+    ("return cjson.encode({[1] = 'a', [30] = 'c'})", &["0"]),
+    ("return cjson.encode({})", &["0"]),
+    (
+        "local ok, e = pcall(cjson.encode, {[false] = 1}) return e",
+        &["0"],
+    ),
+    (
+        "local ok, e = pcall(cjson.encode, {n = 0/0}) return e",
+        &["0"],
+    ),
+    (
+        r#"local ok, e = pcall(cjson.decode, '{"a": ') return e"#,
+        &["0"],
+    ),
+    (
+        r#"local ok, e = pcall(cjson.decode, '[1, 2') return e"#,
+        &["0"],
+    ),
+    ("cjson.encode = nil", &["0"]),
 ];
 
 fn eval(port: u16, name: &str, script: &str, rest: &[&str]) -> Value {

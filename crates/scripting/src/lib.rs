@@ -8,6 +8,7 @@
 //! a host that answers from memory).
 
 mod bitlib;
+mod cjson;
 mod convert;
 mod engine;
 pub mod functions;

@@ -132,7 +132,7 @@ if for_functions then
     redis.breakpoint, redis.debug, redis.replicate_commands = nil, nil, nil
 end
 G.redis = redis
-for _, name in ipairs({'string', 'math', 'table', 'bit', 'coroutine', 'redis'}) do
+for _, name in ipairs({'string', 'math', 'table', 'bit', 'cjson', 'coroutine', 'redis'}) do
     if G[name] ~= nil then G[name] = freeze(G[name], false) end
 end
 local env = freeze(G, true)
@@ -226,6 +226,7 @@ pub fn build(
         globals.raw_set(name, Value::Nil)?;
     }
     globals.raw_set("bit", crate::bitlib::create(&lua)?)?;
+    globals.raw_set("cjson", crate::cjson::create(&lua)?)?;
     install_random(&lua, &globals, rng)?;
     let slot = lua.create_table()?;
     let api = lua.create_table()?;
