@@ -212,6 +212,7 @@ fn object(s: &mut Server, c: &mut Call<'_>) -> Frame {
 
 /// DEBUG PROTOCOL <type>: one reply of each RESP type, as Redis's test
 /// suite uses them.
+#[expect(clippy::approx_constant, reason = "Redis's DEBUG PROTOCOL double is 3.141, not pi")]
 fn debug_protocol(sess: &mut Session, c: &mut Call<'_>) -> Frame {
     let bulk = |t: &'static str| Frame::Bulk(Bytes::from_static(t.as_bytes()));
     let name = c.arg(2).to_ascii_lowercase();
