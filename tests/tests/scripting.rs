@@ -516,3 +516,42 @@ fn busy_script_can_be_killed_replikv() {
 fn reference_busy_script_can_be_killed_redis() {
     busy_script_can_be_killed(ServerKind::Redis);
 }
+
+/// Libraries travel in the RDB: a replica that connects after the library
+/// was loaded gets it by full sync (both directions with real Redis), and
+/// a restart from the dump keeps it.
+fn functions_in_full_sync_and_dump(master_kind: ServerKind, replica_kind: ServerKind) {
+    let mut master = start(master_kind, &[]);
+    let m = master.port();
+    assert_eq!(
+        cmd(m, &["FUNCTION", "LOAD", LIB]),
+        Value::BulkString(b"mylib".to_vec())
+    );
+    let replica = start_replica(replica_kind, &master, &[]);
+    wait_link_up(&replica);
+    wait_in_sync(&master, &[&replica]);
+    assert_eq!(
+        cmd(replica.port(), &["FCALL_RO", "getit", "1", "nokey"]),
+        Value::Nil
+    );
+    assert_eq!(
+        unordered_functions(cmd(replica.port(), &["FUNCTION", "LIST"])),
+        unordered_functions(cmd(m, &["FUNCTION", "LIST"]))
+    );
+    assert_eq!(cmd(m, &["SAVE"]), Value::Okay);
+    master.restart();
+    assert_eq!(
+        cmd(master.port(), &["FCALL", "setit", "1", "after", "restart"]),
+        Value::Okay
+    );
+}
+
+#[test]
+fn functions_in_full_sync_and_dump_redis_to_replikv() {
+    functions_in_full_sync_and_dump(ServerKind::Redis, ServerKind::Replikv);
+}
+
+#[test]
+fn functions_in_full_sync_and_dump_replikv_to_redis() {
+    functions_in_full_sync_and_dump(ServerKind::Replikv, ServerKind::Redis);
+}

@@ -30,6 +30,9 @@ pub struct SnapshotInfo {
     /// `rdb-key-save-delay`: microseconds to sleep after each key (a test
     /// hook that makes a save slow; negative: sleep 1 µs once in -n keys).
     pub key_save_delay_us: i64,
+    /// The code of every function library (saved before the data, as
+    /// Redis 7.0 does).
+    pub functions: Vec<bytes::Bytes>,
 }
 
 /// Sleeps `us` microseconds (Redis's `debugDelay`): a negative value
@@ -62,6 +65,9 @@ pub fn write_snapshot(ks: &Keyspace, info: &SnapshotInfo, sink: &mut dyn Write) 
         },
         &mut out,
     );
+    for code in &info.functions {
+        w.write_function(code, &mut out);
+    }
     let mut keys = 0u64;
     for i in 0..ks.db_count() {
         let Some(db) = ks.db(i) else { continue };
@@ -174,6 +180,8 @@ pub struct LoadReport {
     /// The keys skipped as expired, by database, when asked for
     /// ([`Loader::collect_expired`]): a master propagates their deletion.
     pub expired_keys: Vec<(usize, bytes::Bytes)>,
+    /// The function libraries' code found in the file.
+    pub functions: Vec<bytes::Bytes>,
 }
 
 /// Builds databases from RDB bytes fed in chunks.
@@ -291,10 +299,8 @@ impl Loader {
                     debug_delay(self.key_load_delay_us);
                 }
             }
-            RdbEvent::ResizeDb { .. }
-            | RdbEvent::ModuleAux
-            | RdbEvent::Function(_)
-            | RdbEvent::Eof { .. } => {}
+            RdbEvent::Function(code) => self.report.functions.push(code),
+            RdbEvent::ResizeDb { .. } | RdbEvent::ModuleAux | RdbEvent::Eof { .. } => {}
         }
         Ok(())
     }

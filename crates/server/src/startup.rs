@@ -408,6 +408,7 @@ fn load_aof(
             let (dbs, report) = crate::persist::load_file(&path, loader)
                 .map_err(|err| anyhow::anyhow!("Error loading the AOF base {}: {err}", e.name))?;
             s.ks.replace_dbs(dbs);
+            s.scripting.restore_libraries(&report.functions);
             tracing::info!(
                 "DB loaded from base file {}: {} keys",
                 e.name,
@@ -520,6 +521,7 @@ async fn load_rdb_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<Dum
         report.expired
     );
     s.ks.replace_dbs(dbs);
+    s.scripting.restore_libraries(&report.functions);
     s.saving.loaded_keys = report.loaded;
     let expired_keys = std::mem::take(&mut report.expired_keys);
     s.saving.loaded_expired = report.expired;

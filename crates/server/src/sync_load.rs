@@ -207,8 +207,10 @@ fn fail(s: &mut Server, now: u64, why: &str) {
 fn install(s: &mut Server, dbs: Vec<keyspace::Db>, report: &LoadReport, now: u64) {
     let old = s.ks.take_dbs();
     s.ks.replace_dbs(dbs);
-    // The master's data replaces the replica's own keys.
+    // The master's data replaces the replica's own keys, and its function
+    // libraries the replica's.
     s.replica_own.clear();
+    s.scripting.restore_libraries(&report.functions);
     // Freeing millions of old values is the freeing thread's work.
     free_old(s, old);
     s.ks.add_dirty(report.loaded.max(1));

@@ -82,8 +82,9 @@ pub fn debug(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
             );
             let path = crate::persist::dump_path(&s.config.str(key::DBFILENAME));
             match crate::persist::load_file(&path, loader) {
-                Ok((dbs, _)) => {
+                Ok((dbs, report)) => {
                     s.ks.replace_dbs(dbs);
+                    s.scripting.restore_libraries(&report.functions);
                     tracing::info!("DB reloaded by DEBUG RELOAD");
                     reply::ok()
                 }
@@ -212,7 +213,10 @@ fn object(s: &mut Server, c: &mut Call<'_>) -> Frame {
 
 /// DEBUG PROTOCOL <type>: one reply of each RESP type, as Redis's test
 /// suite uses them.
-#[expect(clippy::approx_constant, reason = "Redis's DEBUG PROTOCOL double is 3.141, not pi")]
+#[expect(
+    clippy::approx_constant,
+    reason = "Redis's DEBUG PROTOCOL double is 3.141, not pi"
+)]
 fn debug_protocol(sess: &mut Session, c: &mut Call<'_>) -> Frame {
     let bulk = |t: &'static str| Frame::Bulk(Bytes::from_static(t.as_bytes()));
     let name = c.arg(2).to_ascii_lowercase();

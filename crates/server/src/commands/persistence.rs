@@ -94,6 +94,7 @@ pub fn snapshot_info(s: &Server) -> SnapshotInfo {
         used_mem: crate::alloc::allocated() as u64,
         repl: s.repl_aux(),
         key_save_delay_us: s.config.int(key::RDB_KEY_SAVE_DELAY),
+        functions: s.scripting.library_codes(),
     }
 }
 

@@ -90,6 +90,35 @@ impl Scripting {
             .map_or(31 * 1024, Functions::vm_memory)
     }
 
+    /// The code of every library, for snapshots.
+    pub fn library_codes(&self) -> Vec<Bytes> {
+        self.functions
+            .as_ref()
+            .map(|f| f.libraries().map(|l| l.code.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Replaces every library with those of a loaded snapshot; a library
+    /// that no longer loads is logged and left out.
+    pub fn restore_libraries(&mut self, codes: &[Bytes]) {
+        if codes.is_empty() && self.functions.is_none() {
+            return;
+        }
+        let functions = match self.functions() {
+            Ok(f) => f,
+            Err(_) => return,
+        };
+        if let Err(e) = functions.flush() {
+            tracing::warn!("Could not restart the functions interpreter: {e}");
+            return;
+        }
+        for code in codes {
+            if let Err(e) = functions.load(code, true, &mut LoadOnly) {
+                tracing::warn!("Failed loading a function library: {e}");
+            }
+        }
+    }
+
     /// Cached scripts (INFO's `number_of_cached_scripts`).
     pub fn cached(&self) -> usize {
         self.engine.as_ref().map_or(0, Engine::len)
@@ -181,6 +210,23 @@ fn eval_generic(
     };
     s.scripting.engine = Some(engine);
     reply
+}
+
+/// The host of a library loaded from a file: its code may only register
+/// functions and log.
+struct LoadOnly;
+
+impl Host for LoadOnly {
+    fn call(&mut self, _args: Vec<Bytes>, _resp3: bool) -> Frame {
+        Frame::error("ERR commands cannot run while a library loads")
+    }
+    fn log(&mut self, _level: LogLevel, msg: &str) {
+        tracing::info!("{msg}");
+    }
+    fn set_repl(&mut self, _flags: ReplFlags) {}
+    fn may_run(&mut self, _args: &[Bytes]) -> Option<bool> {
+        None
+    }
 }
 
 /// Whether a replica whose link is down serves nothing but stale-allowed
