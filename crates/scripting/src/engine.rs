@@ -29,10 +29,10 @@ pub trait Host {
     /// the user may run it.
     fn may_run(&mut self, args: &[Bytes]) -> Option<bool>;
     /// Called every 100,000 Lua instructions while a script runs: a host
-    /// may answer other clients meanwhile; true stops the script (SCRIPT
-    /// KILL / FUNCTION KILL).
-    fn busy(&mut self) -> bool {
-        false
+    /// may answer other clients meanwhile; an error message stops the
+    /// script with it (SCRIPT KILL / FUNCTION KILL, a load timeout).
+    fn busy(&mut self) -> Option<String> {
+        None
     }
 }
 
@@ -432,7 +432,10 @@ fn host_op(
                 reply => Ok((reply_to_lua(lua, &reply, resp3)?, false)),
             }
         }
-        "busy" => Ok((Value::Boolean(host.busy()), false)),
+        "busy" => match host.busy() {
+            Some(msg) => Ok((Value::String(lua.create_string(msg)?), false)),
+            None => Ok((Value::Nil, false)),
+        },
         "setresp" => {
             if rest.len() != 1 {
                 return fail(lua, "redis.setresp() requires one argument.");
@@ -487,6 +490,10 @@ fn host_op(
             host.log(level, &parts.join(" "));
             Ok((Value::Nil, false))
         }
+        "register_function" => fail(
+            lua,
+            "redis.register_function can only be called on FUNCTION LOAD command",
+        ),
         _ => fail(lua, "unknown redis lib call"),
     }
 }

@@ -211,6 +211,9 @@ impl Functions {
             let r: mlua::Result<MultiValue> = self.vm.xpcall.call((chunk, self.handler.clone()));
             loading.raw_set("on", false)?;
             slot.raw_set("host", Value::Nil)?;
+            if self.vm.killed.replace(false) {
+                sandbox::install_busy_hook(&self.vm.lua, &self.vm.slot, &self.vm.killed);
+            }
             let mut r = r?.into_iter();
             let ok = matches!(r.next(), Some(Value::Boolean(true)));
             Ok((ok, r.next().unwrap_or(Value::Nil)))
@@ -347,10 +350,12 @@ fn load_time_op(
                 })
                 .collect();
             host.log(LogLevel::Notice, &text.join(" "));
-            let _ = lua;
             Ok((Value::Nil, false))
         }
-        "busy" => Ok((Value::Boolean(false), false)),
+        "busy" => match host.busy() {
+            Some(msg) => Ok((Value::String(lua.create_string(msg)?), false)),
+            None => Ok((Value::Nil, false)),
+        },
         other => Err(raise(format!(
             "ERR redis.{other} can only be called inside a script invocation"
         ))),

@@ -297,21 +297,20 @@ pub fn install_busy_hook(lua: &Lua, slot: &Table, killed: &Rc<Cell<bool>>) {
                 return Ok(mlua::VmState::Continue);
             };
             let empty = lua.create_table()?;
-            let (kill, _): (Value, bool) = host.call(("busy", 0usize, empty))?;
-            if kill == Value::Boolean(true) {
+            let (stop, _): (Value, bool) = host.call(("busy", 0usize, empty))?;
+            if let Value::String(msg) = stop {
+                let msg = msg.to_string_lossy().to_string();
                 killed.set(true);
-                lua.set_hook(mlua::HookTriggers::new().every_line(), |_, _| {
-                    Err(raise(KILLED))
+                let again = msg.clone();
+                lua.set_hook(mlua::HookTriggers::new().every_line(), move |_, _| {
+                    Err(raise(again.clone()))
                 });
-                return Err(raise(KILLED));
+                return Err(raise(msg));
             }
             Ok(mlua::VmState::Continue)
         },
     );
 }
-
-/// The error a killed script ends with.
-const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
 
 /// `math.random` / `math.randomseed` over Redis's generator.
 fn install_random(lua: &Lua, globals: &Table, rng: Rc<Cell<Rand48>>) -> mlua::Result<()> {

@@ -206,6 +206,9 @@ fn eval_generic(
     let reply = {
         let read_only = ro || flags.has(ScriptFlags::NO_WRITES) && !flags.has(ScriptFlags::COMPAT);
         let mut host = ScriptHost::new(s, sess, read_only, c.now_ms, true, &sha);
+        host.command = (0..c.argc())
+            .map(|i| Bytes::copy_from_slice(c.arg(i)))
+            .collect();
         engine.run(&sha, &keys, &args, &mut host)
     };
     s.scripting.engine = Some(engine);
@@ -245,17 +248,22 @@ fn refuse_run(s: &Server, sess: &Session, flags: ScriptFlags, ro: bool) -> Optio
             )
         });
     }
+    // A script with a shebang (and every function) runs under the flags it
+    // declares, so Redis refuses it with the errors of any command with
+    // those flags, before the script's own checks.
     if stale && !flags.has(ScriptFlags::ALLOW_STALE) {
-        return Some(Frame::error("MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script."));
+        return Some(Frame::error(
+            "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+        ));
     }
     if !flags.has(ScriptFlags::NO_WRITES) {
         if s.repl.is_replica && s.config.bool(key::REPLICA_READ_ONLY) && !sess.is_master {
             return Some(Frame::error(
-                "READONLY Can not run script with write flag on readonly replica",
+                "READONLY You can't write against a read only replica.",
             ));
         }
-        if super::persistence::writes_refused(s).is_some() && !sess.is_master {
-            return Some(Frame::error("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts."));
+        if let Some(e) = super::persistence::writes_refused(s).filter(|_| !sess.is_master) {
+            return Some(Frame::Error(e));
         }
         if ro {
             return Some(Frame::error(
@@ -301,6 +309,10 @@ struct ScriptHost<'a> {
     started: std::time::Instant,
     /// Whether "Slow script detected" was logged.
     slow_logged: bool,
+    /// A FUNCTION LOAD run (limited to 500 ms).
+    loading: bool,
+    /// The command that started the script (FUNCTION STATS shows it).
+    command: Vec<Bytes>,
 }
 
 impl<'a> ScriptHost<'a> {
@@ -330,6 +342,8 @@ impl<'a> ScriptHost<'a> {
             name: name.to_string(),
             started: std::time::Instant::now(),
             slow_logged: false,
+            loading: false,
+            command: Vec::new(),
         }
     }
 
@@ -437,11 +451,16 @@ impl Host for ScriptHost<'_> {
         self.resolve(args).ok().map(|_| true)
     }
 
-    fn busy(&mut self) -> bool {
-        let limit = self.server.config.int(key::LUA_TIME_LIMIT);
+    fn busy(&mut self) -> Option<String> {
         let elapsed = self.started.elapsed().as_millis() as i64;
+        if self.loading {
+            // A library's load run gets half a second, except from the
+            // master link or the AOF.
+            return (elapsed > 500 && !self.obey).then(|| "ERR FUNCTION LOAD timeout".to_string());
+        }
+        let limit = self.server.config.int(key::LUA_TIME_LIMIT);
         if limit <= 0 || elapsed < limit {
-            return false;
+            return None;
         }
         if !self.slow_logged {
             self.slow_logged = true;
@@ -458,12 +477,15 @@ impl Host for ScriptHost<'_> {
                 is_eval: self.is_eval,
                 wrote: self.wrote,
                 obey: self.obey,
+                name: self.name.clone(),
+                command: self.command.clone(),
+                elapsed_ms: elapsed,
             },
         );
-        if kill {
+        kill.then(|| {
             tracing::warn!("Lua script killed by user with SCRIPT KILL.");
-        }
-        kill
+            "ERR Script killed by user with SCRIPT KILL...".to_string()
+        })
     }
 }
 
@@ -607,6 +629,9 @@ fn fcall_generic(s: &mut Server, sess: &mut Session, c: &mut Call<'_>, ro: bool)
     let reply = {
         let read_only = ro || flags.has(ScriptFlags::NO_WRITES);
         let mut host = ScriptHost::new(s, sess, read_only, c.now_ms, false, &name);
+        host.command = (0..c.argc())
+            .map(|i| Bytes::copy_from_slice(c.arg(i)))
+            .collect();
         functions.call(&name, &keys, &args, &mut host)
     };
     s.scripting.functions = Some(functions);
@@ -635,6 +660,7 @@ pub fn function_load(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Fr
     };
     let result = {
         let mut host = ScriptHost::new(s, sess, true, c.now_ms, false, "");
+        host.loading = true;
         functions.load(&code, replace, &mut host)
     };
     s.scripting.functions = Some(functions);
