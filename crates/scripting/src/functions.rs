@@ -94,12 +94,15 @@ fn parse_metadata(code: &[u8]) -> Result<(String, usize), String> {
         return Err("Invalid library metadata".to_string());
     };
     let line = String::from_utf8_lossy(&code[2..end]).into_owned();
-    let parts = resp_codec::split_args(line.as_bytes())
+    // The engine is what follows `#!` up to the first space (`#! name=x`
+    // names the engine ""); the options after it are split as arguments.
+    let (engine, options) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+    let engine = engine.to_string();
+    let parts = resp_codec::split_args(options.as_bytes())
         .ok_or_else(|| "Invalid library metadata".to_string())?;
-    let mut parts = parts
+    let parts = parts
         .into_iter()
         .map(|p| String::from_utf8_lossy(&p).into_owned());
-    let engine = parts.next().unwrap_or_default();
     let mut name = None;
     for p in parts {
         let lower = p.to_ascii_lowercase();
