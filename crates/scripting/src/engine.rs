@@ -2,7 +2,7 @@
 //! reaches, the error handler that adds the script's position, and the
 //! conversion of the result.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -11,6 +11,7 @@ use mlua::{Function, Lua, MultiValue, Table, Value};
 use resp_codec::Frame;
 
 use crate::convert::{lua_to_reply, one_line, reply_to_lua};
+use crate::host_slot::{Op, Ops};
 use crate::rand48::Rand48;
 use crate::sandbox::{self, Built, INTERNAL_CHUNK};
 use crate::shebang::{self, ScriptFlags};
@@ -88,11 +89,6 @@ impl std::fmt::Debug for Engine {
             .field("scripts", &self.scripts.len())
             .finish()
     }
-}
-
-/// Per-run state the `redis.*` functions change.
-pub(crate) struct RunState {
-    resp3: bool,
 }
 
 impl Engine {
@@ -217,14 +213,11 @@ impl Engine {
         host: &mut dyn Host,
     ) -> mlua::Result<Outcome> {
         let lua = &self.vm.lua;
-        self.vm.globals.raw_set("KEYS", string_array(lua, keys)?)?;
-        self.vm.globals.raw_set("ARGV", string_array(lua, args)?)?;
-        let out = run_scoped(&self.vm, host, || {
-            self.vm.xpcall.call((func.clone(), self.handler.clone()))
-        });
-        let _ = self.vm.globals.raw_set("KEYS", Value::Nil);
-        let _ = self.vm.globals.raw_set("ARGV", Value::Nil);
-        out
+        let keys = string_array(lua, keys)?;
+        let args = string_array(lua, args)?;
+        run_scoped(&self.vm, host, || {
+            self.vm.run.call((func, &self.handler, keys, args))
+        })
     }
 }
 
@@ -235,26 +228,18 @@ pub(crate) fn run_scoped(
     host: &mut dyn Host,
     invoke: impl FnOnce() -> mlua::Result<MultiValue>,
 ) -> mlua::Result<Outcome> {
-    let state = RefCell::new(RunState { resp3: false });
-    let slot = &vm.slot;
-    vm.lua.scope(|scope| {
-        let hostfn = scope.create_function_mut(|lua, args: (String, usize, Table)| {
-            host_op(lua, &mut *host, &state, args)
-        })?;
-        slot.raw_set("host", hostfn)?;
-        let r = invoke();
-        slot.raw_set("host", Value::Nil)?;
-        if vm.killed.replace(false) {
-            sandbox::install_busy_hook(&vm.lua, &vm.slot, &vm.killed);
-        }
-        let mut r = r?.into_iter();
-        let ok = matches!(r.next(), Some(Value::Boolean(true)));
-        let v = r.next().unwrap_or(Value::Nil);
-        Ok(if ok {
-            Outcome::Returned(lua_to_reply(&v, state.borrow().resp3))
-        } else {
-            Outcome::Raised(v)
-        })
+    let mut ops = RunOps { host, resp3: false };
+    let r = vm.slot.with(&mut ops, invoke);
+    if vm.killed.replace(false) {
+        sandbox::install_busy_hook(&vm.lua, &vm.slot, &vm.killed);
+    }
+    let mut r = r?.into_iter();
+    let ok = matches!(r.next(), Some(Value::Boolean(true)));
+    let v = r.next().unwrap_or(Value::Nil);
+    Ok(if ok {
+        Outcome::Returned(lua_to_reply(&v, ops.resp3))
+    } else {
+        Outcome::Raised(v)
     })
 }
 
@@ -348,12 +333,13 @@ fn finish_error(lua: &Lua, t: Table) -> mlua::Result<Table> {
     }
 }
 
+/// A Lua array of strings (KEYS, ARGV), filled in one pass.
 pub(crate) fn string_array(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
-    let t = lua.create_table_with_capacity(items.len(), 0)?;
-    for (i, item) in items.iter().enumerate() {
-        t.raw_set(i + 1, lua.create_string(item)?)?;
-    }
-    Ok(t)
+    let strings = items
+        .iter()
+        .map(|item| lua.create_string(item))
+        .collect::<mlua::Result<Vec<_>>>()?;
+    lua.create_sequence_from(strings)
 }
 
 /// An error table `{err = "ERR <msg>"}` and the "raise it" marker.
@@ -383,20 +369,25 @@ pub(crate) fn to_number(v: &Value) -> Option<f64> {
     }
 }
 
-/// The one callback into the host: `op` names the `redis.*` function.
-/// Returns the value and whether the Lua side must raise it.
-fn host_op(
-    lua: &Lua,
-    host: &mut dyn Host,
-    state: &RefCell<RunState>,
-    (op, n, packed): (String, usize, Table),
-) -> mlua::Result<(Value, bool)> {
-    let mut rest: Vec<Value> = Vec::with_capacity(n);
-    for i in 1..=n {
-        rest.push(packed.raw_get(i)?);
+/// The handler of a script's or function's run: the host, and the
+/// protocol the script chose with `redis.setresp`.
+pub(crate) struct RunOps<'h> {
+    host: &'h mut dyn Host,
+    resp3: bool,
+}
+
+impl Ops for RunOps<'_> {
+    fn op(&mut self, lua: &Lua, op: Op, rest: &[Value]) -> mlua::Result<(Value, bool)> {
+        run_op(lua, self, op, rest)
     }
-    match op.as_str() {
-        "call" | "acl_check_cmd" => {
+}
+
+/// What each `redis.*` function does during a run. Returns the value and
+/// whether the Lua side must raise it.
+fn run_op(lua: &Lua, ops: &mut RunOps<'_>, op: Op, rest: &[Value]) -> mlua::Result<(Value, bool)> {
+    let host = &mut *ops.host;
+    match op {
+        Op::Call | Op::AclCheck => {
             if rest.is_empty() {
                 return fail(
                     lua,
@@ -404,7 +395,7 @@ fn host_op(
                 );
             }
             let mut argv = Vec::with_capacity(rest.len());
-            for v in &rest {
+            for v in rest {
                 match to_arg(v) {
                     Some(a) => argv.push(a),
                     None => {
@@ -415,13 +406,13 @@ fn host_op(
                     }
                 }
             }
-            if op == "acl_check_cmd" {
+            if op == Op::AclCheck {
                 return match host.may_run(&argv) {
                     Some(ok) => Ok((Value::Boolean(ok), false)),
                     None => fail(lua, "Invalid command passed to redis.acl_check_cmd()"),
                 };
             }
-            let resp3 = state.borrow().resp3;
+            let resp3 = ops.resp3;
             match host.call(argv, resp3) {
                 Frame::Error(e) => {
                     let t = lua.create_table()?;
@@ -432,22 +423,22 @@ fn host_op(
                 reply => Ok((reply_to_lua(lua, &reply, resp3)?, false)),
             }
         }
-        "busy" => match host.busy() {
+        Op::Busy => match host.busy() {
             Some(msg) => Ok((Value::String(lua.create_string(msg)?), false)),
             None => Ok((Value::Nil, false)),
         },
-        "setresp" => {
+        Op::SetResp => {
             if rest.len() != 1 {
                 return fail(lua, "redis.setresp() requires one argument.");
             }
             match rest.first().and_then(to_number).map(|n| n as i64) {
-                Some(2) => state.borrow_mut().resp3 = false,
-                Some(3) => state.borrow_mut().resp3 = true,
+                Some(2) => ops.resp3 = false,
+                Some(3) => ops.resp3 = true,
                 _ => return fail(lua, "RESP version must be 2 or 3."),
             }
             Ok((Value::Nil, false))
         }
-        "set_repl" => {
+        Op::SetRepl => {
             if rest.len() != 1 {
                 return fail(lua, "redis.set_repl() requires two arguments.");
             }
@@ -464,7 +455,7 @@ fn host_op(
             });
             Ok((Value::Nil, false))
         }
-        "log" => {
+        Op::Log => {
             if rest.len() < 2 {
                 return fail(lua, "redis.log() requires two arguments or more.");
             }
@@ -490,10 +481,9 @@ fn host_op(
             host.log(level, &parts.join(" "));
             Ok((Value::Nil, false))
         }
-        "register_function" => fail(
+        Op::RegisterFunction => fail(
             lua,
             "redis.register_function can only be called on FUNCTION LOAD command",
         ),
-        _ => fail(lua, "unknown redis lib call"),
     }
 }

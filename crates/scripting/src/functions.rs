@@ -2,7 +2,7 @@
 //! which each library's code runs once at load, registering named
 //! functions that FCALL then calls with their keys and arguments.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
@@ -10,6 +10,7 @@ use bytes::Bytes;
 use mlua::{Function, Lua, MultiValue, Table, Value};
 use resp_codec::Frame;
 
+use crate::host_slot::{Op, Ops};
 use crate::engine::{
     error_handler, raised_reply, run_scoped, string_array, EngineError, Host, LogLevel, Outcome,
 };
@@ -202,25 +203,25 @@ impl Functions {
             .set_environment(self.vm.fenv.clone())
             .into_function()
             .map_err(|e| format!("Error compiling function: {}", error_text(&e)))?;
-        let registered: RefCell<Vec<FunctionInfo>> = RefCell::new(Vec::new());
-        let slot = &self.vm.slot;
+        let mut ops = LoadOps {
+            host,
+            registered: Vec::new(),
+        };
         let loading = &self.vm.loading;
-        let outcome: mlua::Result<(bool, Value)> = lua.scope(|scope| {
-            let hostfn = scope.create_function_mut(|lua, args: (String, usize, Table)| {
-                load_time_op(lua, &mut *host, &registered, args)
-            })?;
-            slot.raw_set("host", hostfn)?;
+        let outcome = (|| -> mlua::Result<(bool, Value)> {
             loading.raw_set("on", true)?;
-            let r: mlua::Result<MultiValue> = self.vm.xpcall.call((chunk, self.handler.clone()));
+            let r: mlua::Result<MultiValue> = self
+                .vm
+                .slot
+                .with(&mut ops, || self.vm.xpcall.call((chunk, self.handler.clone())));
             loading.raw_set("on", false)?;
-            slot.raw_set("host", Value::Nil)?;
             if self.vm.killed.replace(false) {
                 sandbox::install_busy_hook(&self.vm.lua, &self.vm.slot, &self.vm.killed);
             }
             let mut r = r?.into_iter();
             let ok = matches!(r.next(), Some(Value::Boolean(true)));
             Ok((ok, r.next().unwrap_or(Value::Nil)))
-        });
+        })();
         match outcome {
             Ok((true, _)) => {}
             Ok((false, err)) => {
@@ -240,7 +241,7 @@ impl Functions {
                 ))
             }
         }
-        let functions = registered.into_inner();
+        let functions = ops.registered;
         if functions.is_empty() {
             return Err("No functions registered".to_string());
         }
@@ -318,28 +319,37 @@ impl Functions {
     }
 }
 
-/// `redis.*` while a library loads: only `register_function` and `log`.
+/// The handler of a library's load run: only `redis.register_function`
+/// and `redis.log` are reachable, and registrations are collected.
+struct LoadOps<'h> {
+    host: &'h mut dyn Host,
+    registered: Vec<FunctionInfo>,
+}
+
+impl Ops for LoadOps<'_> {
+    fn op(&mut self, lua: &Lua, op: Op, rest: &[Value]) -> mlua::Result<(Value, bool)> {
+        load_time_op(lua, self, op, rest)
+    }
+}
+
 fn load_time_op(
     lua: &Lua,
-    host: &mut dyn Host,
-    registered: &RefCell<Vec<FunctionInfo>>,
-    (op, n, packed): (String, usize, Table),
+    ops: &mut LoadOps<'_>,
+    op: Op,
+    rest: &[Value],
 ) -> mlua::Result<(Value, bool)> {
-    let mut rest: Vec<Value> = Vec::with_capacity(n);
-    for i in 1..=n {
-        rest.push(packed.raw_get(i)?);
-    }
-    match op.as_str() {
-        "register_function" => {
-            let f = parse_registration(&rest).map_err(|e| raise(format!("ERR {e}")))?;
-            let mut list = registered.borrow_mut();
+    let host = &mut *ops.host;
+    match op {
+        Op::RegisterFunction => {
+            let f = parse_registration(rest).map_err(|e| raise(format!("ERR {e}")))?;
+            let list = &mut ops.registered;
             if list.iter().any(|x| x.name == f.name) {
                 return Err(raise("ERR Function already exists in the library"));
             }
             list.push(f);
             Ok((Value::Nil, false))
         }
-        "log" => {
+        Op::Log => {
             if rest.len() < 2 {
                 return Err(raise("ERR redis.log() requires two arguments or more."));
             }
@@ -355,12 +365,13 @@ fn load_time_op(
             host.log(LogLevel::Notice, &text.join(" "));
             Ok((Value::Nil, false))
         }
-        "busy" => match host.busy() {
+        Op::Busy => match host.busy() {
             Some(msg) => Ok((Value::String(lua.create_string(msg)?), false)),
             None => Ok((Value::Nil, false)),
         },
         other => Err(raise(format!(
-            "ERR redis.{other} can only be called inside a script invocation"
+            "ERR redis.{} can only be called inside a script invocation",
+            other.name()
         ))),
     }
 }

@@ -11,6 +11,7 @@ mod bitlib;
 mod cjson;
 mod convert;
 mod engine;
+mod host_slot;
 pub mod functions;
 mod raise;
 mod rand48;

@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
 
+use crate::host_slot::{HostSlot, Op};
 use crate::raise::raise;
 use crate::rand48::Rand48;
 
@@ -19,12 +20,10 @@ pub const INTERNAL_CHUNK: &str = "=redis";
 pub struct Built {
     /// The interpreter.
     pub lua: Lua,
-    /// The real globals table (scripts see it through `env`).
-    pub globals: Table,
     /// The frozen environment scripts run in.
     pub env: Table,
-    /// Where each run installs its host callback (`slot.host`).
-    pub slot: Table,
+    /// Where the `redis.*` functions find the run in progress.
+    pub(crate) slot: HostSlot,
     /// The original `xpcall`.
     pub xpcall: Function,
     /// The environment of function libraries.
@@ -34,6 +33,9 @@ pub struct Built {
     /// `invoke(f, keys, args, handler)`: a function's callback under the
     /// error handler.
     pub invoke: Function,
+    /// `run(f, handler, keys, argv)`: a script under the error handler,
+    /// with KEYS and ARGV set.
+    pub run: Function,
     /// Set when the running script was killed: the every-line hook that
     /// finishes it must be replaced by the usual one afterwards.
     pub killed: Rc<Cell<bool>>,
@@ -45,7 +47,7 @@ const PRELUDE: &str = r#"
 local G, api, errmsg, for_functions = ...
 local rawerror, rawtype, rawtostring, rawsetmetatable, rawgetmetatable =
     error, type, tostring, setmetatable, getmetatable
-local rawrawset, rawselect, rawunpack, rawpcall = rawset, select, unpack, pcall
+local rawrawset, rawrawget, rawselect, rawunpack, rawpcall = rawset, rawget, select, unpack, pcall
 local rawgetfenv, rawsetfenv, rawloadstring, rawload = getfenv, setfenv, loadstring, load
 
 local frozen = rawsetmetatable({}, {__mode = 'k'})
@@ -135,8 +137,14 @@ G.redis = redis
 for _, name in ipairs({'string', 'math', 'table', 'bit', 'cjson', 'coroutine', 'redis'}) do
     if G[name] ~= nil then G[name] = freeze(G[name], false) end
 end
-local env = freeze(G, true)
+-- Scripts read globals through a proxy whose lookups go straight to G (a
+-- table lookup, not a function call, on every global a script touches);
+-- only a missing name reaches G's own metatable, which refuses it.
+local env = freeze(G, false)
 G._G = env
+rawsetmetatable(G, {__metatable = false, __index = function(_, k)
+    rawerror("Script attempted to access nonexistent global variable '" .. rawtostring(k) .. "'", 2)
+end})
 
 -- The functions through which a script could reach an unfrozen table or
 -- write past a proxy.
@@ -189,7 +197,7 @@ local fenv = {}
 local fmt = {__newindex = refuse}
 fmt.__index = function(_, k)
     local v
-    if loading.on then v = at_load[k] else v = G[k] end
+    if loading.on then v = at_load[k] else v = rawrawget(G, k) end
     if v == nil then
         rawerror("Script attempted to access nonexistent global variable '" .. rawtostring(k) .. "'", 2)
     end
@@ -202,11 +210,25 @@ rawsetmetatable(fenv, fmt)
 frozen[fenv] = true
 
 -- Calls a function's callback with its keys and arguments under the
--- error handler (Lua 5.1's xpcall passes no arguments).
+-- error handler (Lua 5.1's xpcall passes no arguments, so they wait in
+-- upvalues rather than in a closure made per call).
+local cur_f, cur_keys, cur_args
+local function call_current() return cur_f(cur_keys, cur_args) end
 local function invoke(f, keys, args, handler)
-    return xpcall(function() return f(keys, args) end, handler)
+    cur_f, cur_keys, cur_args = f, keys, args
+    local ok, r = xpcall(call_current, handler)
+    cur_f, cur_keys, cur_args = nil, nil, nil
+    return ok, r
 end
-return env, fenv, loading, invoke
+-- Runs a script with KEYS and ARGV set for exactly its run; only its
+-- first result is its reply.
+local function run(f, handler, keys, argv)
+    G.KEYS, G.ARGV = keys, argv
+    local ok, r = xpcall(f, handler)
+    G.KEYS, G.ARGV = nil, nil
+    return ok, r
+end
+return env, fenv, loading, invoke, run
 "#;
 
 /// Builds a fresh interpreter.
@@ -228,16 +250,16 @@ pub fn build(
     globals.raw_set("bit", crate::bitlib::create(&lua)?)?;
     globals.raw_set("cjson", crate::cjson::create(&lua)?)?;
     install_random(&lua, &globals, rng)?;
-    let slot = lua.create_table()?;
+    let slot = HostSlot::default();
     let api = lua.create_table()?;
     for (name, op, raises) in [
-        ("call", "call", true),
-        ("pcall", "call", false),
-        ("setresp", "setresp", true),
-        ("set_repl", "set_repl", true),
-        ("log", "log", true),
-        ("acl_check_cmd", "acl_check_cmd", true),
-        ("register_function", "register_function", true),
+        ("call", Op::Call, true),
+        ("pcall", Op::Call, false),
+        ("setresp", Op::SetResp, true),
+        ("set_repl", Op::SetRepl, true),
+        ("log", Op::Log, true),
+        ("acl_check_cmd", Op::AclCheck, true),
+        ("register_function", Op::RegisterFunction, true),
     ] {
         api.raw_set(name, host_function(&lua, &slot, op, raises)?)?;
     }
@@ -265,19 +287,19 @@ pub fn build(
     let xpcall: Function = globals.raw_get("xpcall")?;
     let killed = Rc::new(Cell::new(false));
     install_busy_hook(&lua, &slot, &killed);
-    let (env, fenv, loading, invoke): (Table, Table, Table, Function) = lua
+    let (env, fenv, loading, invoke, run): (Table, Table, Table, Function, Function) = lua
         .load(PRELUDE)
         .set_name(INTERNAL_CHUNK)
         .call((globals.clone(), api, errmsg, for_functions))?;
     Ok(Built {
         lua,
-        globals,
         env,
         slot,
         xpcall,
         fenv,
         loading,
         invoke,
+        run,
         killed,
     })
 }
@@ -287,22 +309,25 @@ pub fn build(
 /// killed, the error is raised again on every line until the script is
 /// out, so a `pcall` inside it cannot swallow the kill; the run then puts
 /// this hook back (see [`Built::killed`]).
-pub fn install_busy_hook(lua: &Lua, slot: &Table, killed: &Rc<Cell<bool>>) {
+pub(crate) fn install_busy_hook(lua: &Lua, slot: &HostSlot, killed: &Rc<Cell<bool>>) {
     let slot = slot.clone();
     let killed = killed.clone();
     lua.set_hook(
         mlua::HookTriggers::new().every_nth_instruction(100_000),
         move |lua, _debug| {
-            let Ok(Value::Function(host)) = slot.raw_get::<Value>("host") else {
+            let Some(answer) = slot.dispatch(lua, Op::Busy, &[]) else {
                 return Ok(mlua::VmState::Continue);
             };
-            let empty = lua.create_table()?;
-            let (stop, _): (Value, bool) = host.call(("busy", 0usize, empty))?;
-            if let Value::String(msg) = stop {
+            if let (Value::String(msg), _) = answer? {
                 let msg = msg.to_string_lossy().to_string();
                 killed.set(true);
                 let again = msg.clone();
-                lua.set_hook(mlua::HookTriggers::new().every_line(), move |_, _| {
+                // The kill is raised again on the script's lines only: the
+                // wrappers around it must still finish the run cleanly.
+                lua.set_hook(mlua::HookTriggers::new().every_line(), move |_, debug| {
+                    if debug.source().source.as_deref() == Some(INTERNAL_CHUNK) {
+                        return Ok(mlua::VmState::Continue);
+                    }
                     Err(raise(again.clone()))
                 });
                 return Err(raise(msg));
@@ -363,33 +388,24 @@ fn install_random(lua: &Lua, globals: &Table, rng: Rc<Cell<Rand48>>) -> mlua::Re
     Ok(())
 }
 
-/// A `redis.*` function that hands its arguments to the run's host
-/// callback (`slot.host`, set only while a script runs) under `op`; with
-/// `raises`, an error the host returns is raised instead of returned.
-fn host_function(
-    lua: &Lua,
-    slot: &Table,
-    op: &'static str,
-    raises: bool,
-) -> mlua::Result<Function> {
+/// A `redis.*` function that hands its arguments to the handler of the
+/// run in progress under `op`; with `raises`, an error the handler returns
+/// is raised instead of returned.
+fn host_function(lua: &Lua, slot: &HostSlot, op: Op, raises: bool) -> mlua::Result<Function> {
     let slot = slot.clone();
-    lua.create_function(move |lua, args: mlua::MultiValue| {
-        let Value::Function(host) = slot.raw_get::<Value>("host")? else {
-            return Err(raise(if op == "register_function" {
+    lua.create_function(move |lua, args: mlua::Variadic<Value>| {
+        let Some(answer) = slot.dispatch(lua, op, &args) else {
+            return Err(raise(if op == Op::RegisterFunction {
                 "ERR redis.register_function can only be called on FUNCTION LOAD command"
                     .to_string()
             } else {
-                format!("ERR redis.{op} can only be called inside a script invocation")
+                format!(
+                    "ERR redis.{} can only be called inside a script invocation",
+                    op.name()
+                )
             }));
         };
-        // The arguments travel on in a table: pushing them all again
-        // would need as many stack slots once more.
-        let n = args.len();
-        let packed = lua.create_table_with_capacity(n, 0)?;
-        for (i, a) in args.into_iter().enumerate() {
-            packed.raw_set(i + 1, a)?;
-        }
-        let (v, failed): (Value, bool) = host.call((op, n, packed))?;
+        let (v, failed) = answer?;
         if failed && raises {
             let msg = match &v {
                 Value::Table(t) => match t.raw_get::<Value>("err")? {

@@ -177,11 +177,16 @@ fn eval_generic(
         Err(f) => return f,
     };
     let sha = if by_sha {
-        String::from_utf8_lossy(c.arg(1)).to_ascii_lowercase()
+        // Clients send the digest as SCRIPT LOAD gave it (lowercase); only
+        // another spelling needs a copy.
+        match std::str::from_utf8(c.arg(1)) {
+            Ok(h) if !h.bytes().any(|b| b.is_ascii_uppercase()) => std::borrow::Cow::Borrowed(h),
+            _ => std::borrow::Cow::Owned(String::from_utf8_lossy(c.arg(1)).to_ascii_lowercase()),
+        }
     } else {
         let body = Bytes::copy_from_slice(c.arg(1));
         match engine.load(&body) {
-            Ok(sha) => sha,
+            Ok(sha) => std::borrow::Cow::Owned(sha),
             Err(f) => return f,
         }
     };
@@ -192,12 +197,8 @@ fn eval_generic(
         return refused;
     }
     let split = 3 + numkeys as usize;
-    let keys: Vec<Bytes> = (3..split)
-        .map(|i| Bytes::copy_from_slice(c.arg(i)))
-        .collect();
-    let args: Vec<Bytes> = (split..c.argc())
-        .map(|i| Bytes::copy_from_slice(c.arg(i)))
-        .collect();
+    let (keys, args) = c.args.split_at(split.min(c.args.len()));
+    let keys = keys.get(3..).unwrap_or_default();
     // The engine leaves the server for the run, so the script's commands
     // can borrow the server as any command does.
     let Some(mut engine) = s.scripting.engine.take() else {
@@ -206,10 +207,8 @@ fn eval_generic(
     let reply = {
         let read_only = ro || flags.has(ScriptFlags::NO_WRITES) && !flags.has(ScriptFlags::COMPAT);
         let mut host = ScriptHost::new(s, sess, read_only, c.now_ms, true, &sha);
-        host.command = (0..c.argc())
-            .map(|i| Bytes::copy_from_slice(c.arg(i)))
-            .collect();
-        engine.run(&sha, &keys, &args, &mut host)
+        host.command = c.args;
+        engine.run(&sha, keys, args, &mut host)
     };
     s.scripting.engine = Some(engine);
     reply
@@ -312,7 +311,7 @@ struct ScriptHost<'a> {
     /// A FUNCTION LOAD run (limited to 500 ms).
     loading: bool,
     /// The command that started the script (FUNCTION STATS shows it).
-    command: Vec<Bytes>,
+    command: &'a [Bytes],
 }
 
 impl<'a> ScriptHost<'a> {
@@ -343,7 +342,7 @@ impl<'a> ScriptHost<'a> {
             started: std::time::Instant::now(),
             slow_logged: false,
             loading: false,
-            command: Vec::new(),
+            command: &[],
         }
     }
 
@@ -478,7 +477,7 @@ impl Host for ScriptHost<'_> {
                 wrote: self.wrote,
                 obey: self.obey,
                 name: self.name.clone(),
-                command: self.command.clone(),
+                command: self.command.to_vec(),
                 elapsed_ms: elapsed,
             },
         );
@@ -570,11 +569,12 @@ pub fn script_help(_s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> F
     ])
 }
 
-/// Splits `name numkeys keys... args...` for FCALL and EVAL.
-fn keys_and_args(
-    c: &Call<'_>,
+/// Splits `name numkeys keys... args...` for FCALL: the keys and the
+/// arguments, borrowed from the call.
+fn keys_and_args<'c>(
+    c: &Call<'c>,
     numkeys_error: &'static str,
-) -> Result<(Vec<Bytes>, Vec<Bytes>), Frame> {
+) -> Result<(&'c [Bytes], &'c [Bytes]), Frame> {
     let Some(numkeys) = parse_i64(c.arg(2)) else {
         return Err(reply::err_static(numkeys_error));
     };
@@ -587,14 +587,8 @@ fn keys_and_args(
         return Err(reply::err_static("ERR Number of keys can't be negative"));
     }
     let split = 3 + numkeys as usize;
-    Ok((
-        (3..split)
-            .map(|i| Bytes::copy_from_slice(c.arg(i)))
-            .collect(),
-        (split..c.argc())
-            .map(|i| Bytes::copy_from_slice(c.arg(i)))
-            .collect(),
-    ))
+    let (keys, args) = c.args.split_at(split.min(c.args.len()));
+    Ok((keys.get(3..).unwrap_or_default(), args))
 }
 
 /// FCALL function numkeys [key ...] [arg ...]
@@ -629,10 +623,8 @@ fn fcall_generic(s: &mut Server, sess: &mut Session, c: &mut Call<'_>, ro: bool)
     let reply = {
         let read_only = ro || flags.has(ScriptFlags::NO_WRITES);
         let mut host = ScriptHost::new(s, sess, read_only, c.now_ms, false, &name);
-        host.command = (0..c.argc())
-            .map(|i| Bytes::copy_from_slice(c.arg(i)))
-            .collect();
-        functions.call(&name, &keys, &args, &mut host)
+        host.command = c.args;
+        functions.call(&name, keys, args, &mut host)
     };
     s.scripting.functions = Some(functions);
     reply
