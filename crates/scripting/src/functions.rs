@@ -10,10 +10,10 @@ use bytes::Bytes;
 use mlua::{Function, Lua, MultiValue, Table, Value};
 use resp_codec::Frame;
 
-use crate::host_slot::{Op, Ops};
 use crate::engine::{
     error_handler, raised_reply, run_scoped, string_array, EngineError, Host, LogLevel, Outcome,
 };
+use crate::host_slot::{Op, Ops};
 use crate::raise::{error_text, raise};
 use crate::rand48::Rand48;
 use crate::sandbox::{self, Built};
@@ -210,10 +210,9 @@ impl Functions {
         let loading = &self.vm.loading;
         let outcome = (|| -> mlua::Result<(bool, Value)> {
             loading.raw_set("on", true)?;
-            let r: mlua::Result<MultiValue> = self
-                .vm
-                .slot
-                .with(&mut ops, || self.vm.xpcall.call((chunk, self.handler.clone())));
+            let r: mlua::Result<MultiValue> = self.vm.slot.with(&mut ops, || {
+                self.vm.xpcall.call((chunk, self.handler.clone()))
+            });
             loading.raw_set("on", false)?;
             if self.vm.killed.replace(false) {
                 sandbox::install_busy_hook(&self.vm.lua, &self.vm.slot, &self.vm.killed);

@@ -9,14 +9,17 @@
 
 mod bitlib;
 mod cjson;
+mod clib;
+mod cmsgpack;
 mod convert;
 mod engine;
-mod host_slot;
 pub mod functions;
+mod host_slot;
 mod raise;
 mod rand48;
 mod sandbox;
 pub mod shebang;
+mod structlib;
 
 pub use engine::{Engine, EngineError, Host, LogLevel, ReplFlags};
 pub use functions::{FunctionInfo, Functions, Library};

@@ -134,7 +134,7 @@ if for_functions then
     redis.breakpoint, redis.debug, redis.replicate_commands = nil, nil, nil
 end
 G.redis = redis
-for _, name in ipairs({'string', 'math', 'table', 'bit', 'cjson', 'coroutine', 'redis'}) do
+for _, name in ipairs({'string', 'math', 'table', 'bit', 'cjson', 'cmsgpack', 'struct', 'coroutine', 'redis'}) do
     if G[name] ~= nil then G[name] = freeze(G[name], false) end
 end
 -- Scripts read globals through a proxy whose lookups go straight to G (a
@@ -249,6 +249,8 @@ pub fn build(
     }
     globals.raw_set("bit", crate::bitlib::create(&lua)?)?;
     globals.raw_set("cjson", crate::cjson::create(&lua)?)?;
+    globals.raw_set("cmsgpack", crate::cmsgpack::create(&lua)?)?;
+    globals.raw_set("struct", crate::structlib::create(&lua)?)?;
     install_random(&lua, &globals, rng)?;
     let slot = HostSlot::default();
     let api = lua.create_table()?;
