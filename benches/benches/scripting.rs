@@ -55,7 +55,9 @@ fn run(c: &mut Criterion) {
         let keys = [Bytes::from_static(b"counter")];
         let args = [Bytes::from_static(b"value")];
         let mut host = MapHost::default();
-        g.bench_function(name, |b| b.iter(|| engine.run(&sha, &keys, &args, &mut host)));
+        g.bench_function(name, |b| {
+            b.iter(|| engine.run(&sha, &keys, &args, &mut host))
+        });
     }
     g.finish();
 }

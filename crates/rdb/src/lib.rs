@@ -33,7 +33,10 @@ mod writer;
 mod ziplist;
 mod zipmap;
 
-pub use dump::{dump_payload, parse_dump_payload};
+pub use dump::{
+    dump_payload, functions_dump_payload, parse_dump_payload, parse_functions_payload,
+    FunctionsPayloadError,
+};
 pub use encode::EncodingLimits;
 pub use error::{RdbError, RdbErrorKind};
 pub use reader::{read_all, RdbReader, ReaderOptions};

@@ -717,3 +717,68 @@ fn borrowed_string_entries_match_owned_ones() {
         assert_eq!(owned.bytes_written(), borrowed.bytes_written());
     }
 }
+
+/// Seals a body with the DUMP footer (version 10, CRC-64).
+fn with_footer(mut body: Vec<u8>) -> Vec<u8> {
+    body.extend_from_slice(&[10, 0]);
+    let sum = crc64(&body);
+    body.extend_from_slice(&sum.to_le_bytes());
+    body
+}
+
+#[test]
+fn functions_payloads() {
+    use crate::{functions_dump_payload, parse_functions_payload, FunctionsPayloadError};
+    let a = b"#!lua name=a\nredis.register_function('f', function() return 1 end)";
+    let b2 = vec![b'x'; 300];
+    let payload = functions_dump_payload([&a[..], &b2[..]]);
+    assert_eq!(payload[0], opcode::FUNCTION2);
+    assert_eq!(
+        parse_functions_payload(&payload).unwrap(),
+        vec![Bytes::from_static(a), Bytes::from(b2)]
+    );
+    // No library: just the footer.
+    let empty = functions_dump_payload(std::iter::empty());
+    assert_eq!(empty.len(), 10);
+    assert!(parse_functions_payload(&empty).unwrap().is_empty());
+
+    assert_eq!(
+        parse_functions_payload(b"bad_payload"),
+        Err(FunctionsPayloadError::Footer)
+    );
+    let mut flipped = payload.to_vec();
+    flipped[3] ^= 1;
+    assert_eq!(
+        parse_functions_payload(&flipped),
+        Err(FunctionsPayloadError::Footer)
+    );
+    // A key's DUMP payload is not a function.
+    let key = dump_payload(&RdbValue::String(b("v")));
+    assert_eq!(
+        parse_functions_payload(&key),
+        Err(FunctionsPayloadError::NotAFunction)
+    );
+    // A library record cut short.
+    let mut cut = BytesMut::from(&[opcode::FUNCTION2][..]);
+    put_len(&mut cut, 50);
+    cut.extend_from_slice(b"short");
+    assert_eq!(
+        parse_functions_payload(&with_footer(cut.to_vec())),
+        Err(FunctionsPayloadError::Malformed)
+    );
+    // The 7.0 release candidates' record: name, engine, description, code.
+    let mut old = BytesMut::from(&[opcode::FUNCTION_PRE_GA][..]);
+    for s in [&b"lib"[..], b"LUA"] {
+        put_len(&mut old, s.len() as u64);
+        old.extend_from_slice(s);
+    }
+    put_len(&mut old, 1);
+    for s in [&b"desc"[..], b"return 1"] {
+        put_len(&mut old, s.len() as u64);
+        old.extend_from_slice(s);
+    }
+    assert_eq!(
+        parse_functions_payload(&with_footer(old.to_vec())).unwrap(),
+        vec![Bytes::from_static(b"#!LUA name=lib\nreturn 1")]
+    );
+}

@@ -290,4 +290,22 @@ impl RdbWriter {
         out.put_u64_le(crc);
         out.freeze()
     }
+
+    /// The payload FUNCTION DUMP returns: each library's code as a
+    /// function record of the snapshot, then the DUMP footer. See
+    /// [`functions_dump_payload`](crate::functions_dump_payload).
+    pub fn functions_dump_payload<'a>(
+        &mut self,
+        codes: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Bytes {
+        let mut out = BytesMut::new();
+        for code in codes {
+            out.put_u8(opcode::FUNCTION2);
+            self.enc.strings.put(&mut out, code);
+        }
+        out.put_u16_le(DUMP_MAX_VERSION);
+        let crc = CRC64.checksum(&out);
+        out.put_u64_le(crc);
+        out.freeze()
+    }
 }

@@ -42,6 +42,17 @@ pub struct Library {
     pub functions: Vec<FunctionInfo>,
 }
 
+/// How FUNCTION RESTORE treats the libraries already loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestorePolicy {
+    /// Keep them; a library of the same name fails the restore.
+    Append,
+    /// Keep them, but a library of the same name is replaced.
+    Replace,
+    /// Drop them all first.
+    Flush,
+}
+
 /// The libraries and the interpreter they live in.
 pub struct Functions {
     vm: Built,
@@ -167,6 +178,64 @@ impl Functions {
         }
         self.install(lib);
         Ok(name)
+    }
+
+    /// FUNCTION RESTORE: loads every library of a dump (each given by its
+    /// code) under `policy`; the error text (without its `ERR` code) if
+    /// any library fails or collides, in which case nothing changes.
+    pub fn restore(
+        &mut self,
+        codes: &[Bytes],
+        policy: RestorePolicy,
+        host: &mut dyn Host,
+    ) -> Result<(), String> {
+        let mut incoming: Vec<Library> = Vec::with_capacity(codes.len());
+        for code in codes {
+            let (name, skip) = parse_metadata(code)?;
+            if incoming.iter().any(|l| l.name == name) {
+                return Err(format!("Library '{name}' already exists"));
+            }
+            let lib = self.compile(&name, code, skip, host)?;
+            let earlier = |f: &FunctionInfo| {
+                incoming
+                    .iter()
+                    .flat_map(|l| &l.functions)
+                    .any(|g| g.name.eq_ignore_ascii_case(&f.name))
+            };
+            if let Some(clash) = lib.functions.iter().find(|f| earlier(f)) {
+                return Err(format!("Function {} already exists", clash.name));
+            }
+            incoming.push(lib);
+        }
+        if policy == RestorePolicy::Flush {
+            self.libraries.clear();
+            self.index.clear();
+        } else {
+            if policy == RestorePolicy::Append {
+                if let Some(l) = incoming
+                    .iter()
+                    .find(|l| self.libraries.contains_key(&l.name))
+                {
+                    return Err(format!("Library {} already exists", l.name));
+                }
+            }
+            // With REPLACE, a library of the dump takes the place of the
+            // one of its name; a function may still not clash with any
+            // other library's.
+            let replaced = |owner: &str| incoming.iter().any(|l| l.name == owner);
+            let clash = incoming.iter().flat_map(|l| &l.functions).find(|f| {
+                self.index
+                    .get(&f.name.to_ascii_lowercase())
+                    .is_some_and(|owner| !replaced(owner))
+            });
+            if let Some(f) = clash {
+                return Err(format!("Function {} already exists", f.name));
+            }
+        }
+        for lib in incoming {
+            self.install(lib);
+        }
+        Ok(())
     }
 
     fn install(&mut self, lib: Library) {

@@ -22,7 +22,7 @@ pub mod shebang;
 mod structlib;
 
 pub use engine::{Engine, EngineError, Host, LogLevel, ReplFlags};
-pub use functions::{FunctionInfo, Functions, Library};
+pub use functions::{FunctionInfo, Functions, Library, RestorePolicy};
 pub use shebang::ScriptFlags;
 
 /// The lowercase hex SHA-1 of `data`, as SCRIPT LOAD and `redis.sha1hex`

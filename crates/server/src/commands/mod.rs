@@ -165,6 +165,15 @@ fn clip(a: &[u8], max: usize) -> String {
     String::from_utf8_lossy(&a[..a.len().min(max)]).into_owned()
 }
 
+/// Redis's reply to a subcommand given the wrong arguments: it names the
+/// subcommand as the client typed it.
+pub fn subcommand_syntax_error(c: &Call<'_>, parent: &str) -> Frame {
+    error_text(&format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {parent} HELP.",
+        clip(c.arg(1), 128)
+    ))
+}
+
 /// An error reply whose text may contain client bytes: line breaks are
 /// replaced so the reply stays one protocol line, as Redis does.
 pub fn error_text(msg: &str) -> Frame {

@@ -234,9 +234,7 @@ pub fn publish(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
 /// PUBSUB CHANNELS [pattern]
 pub fn channels(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
     if c.argc() > 3 {
-        return reply::err_static(
-            "ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.",
-        );
+        return super::subcommand_syntax_error(c, "PUBSUB");
     }
     let pattern = (c.argc() > 2).then(|| c.arg(2));
     let mut names: Vec<&Bytes> = s

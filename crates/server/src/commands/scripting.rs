@@ -10,7 +10,7 @@ use keyspace::call::reply;
 use keyspace::call::Propagate;
 use keyspace::Call;
 use resp_codec::{parse_i64, Frame, Protocol};
-use scripting::{Engine, Functions, Host, LogLevel, ReplFlags, ScriptFlags};
+use scripting::{Engine, Functions, Host, LogLevel, ReplFlags, RestorePolicy, ScriptFlags};
 
 use super::table::{c_container, c_srv, flag, CommandSpec};
 use super::{Exec, ServerHandler};
@@ -666,6 +666,53 @@ pub fn function_load(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Fr
     }
 }
 
+/// FUNCTION DUMP
+pub fn function_dump(s: &mut Server, _sess: &mut Session, _c: &mut Call<'_>) -> Frame {
+    let codes = s.scripting.library_codes();
+    Frame::Bulk(rdb::functions_dump_payload(codes.iter().map(|c| &c[..])))
+}
+
+/// FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE]
+pub fn function_restore(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
+    if c.argc() > 4 {
+        return super::subcommand_syntax_error(c, "FUNCTION");
+    }
+    let policy =
+        match c.args.get(3).map(|a| a.to_ascii_lowercase()) {
+            None => RestorePolicy::Append,
+            Some(p) if p == b"append" => RestorePolicy::Append,
+            Some(p) if p == b"replace" => RestorePolicy::Replace,
+            Some(p) if p == b"flush" => RestorePolicy::Flush,
+            Some(_) => return reply::err_static(
+                "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
+            ),
+        };
+    let codes = match rdb::parse_functions_payload(c.arg(2)) {
+        Ok(codes) => codes,
+        Err(e) => return Frame::Error(Bytes::from(format!("ERR {e}"))),
+    };
+    if let Err(e) = s.scripting.functions() {
+        return e;
+    }
+    let Some(mut functions) = s.scripting.functions.take() else {
+        return reply::err_static("ERR the Lua interpreter could not be started");
+    };
+    let result = {
+        let mut host = ScriptHost::new(s, sess, true, c.now_ms, false, "");
+        host.loading = true;
+        functions.restore(&codes, policy, &mut host)
+    };
+    s.scripting.functions = Some(functions);
+    match result {
+        Ok(()) => {
+            c.propagate = Propagate::Verbatim;
+            s.ks.add_dirty(1);
+            reply::ok()
+        }
+        Err(e) => Frame::Error(Bytes::from(format!("ERR {e}"))),
+    }
+}
+
 /// FUNCTION DELETE library
 pub fn function_delete(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
     let name = String::from_utf8_lossy(c.arg(2)).into_owned();
@@ -684,9 +731,7 @@ pub fn function_delete(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) ->
 /// FUNCTION FLUSH [ASYNC|SYNC]
 pub fn function_flush(s: &mut Server, _sess: &mut Session, c: &mut Call<'_>) -> Frame {
     if c.argc() > 3 {
-        return reply::err_static(
-            "ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.",
-        );
+        return super::subcommand_syntax_error(c, "FUNCTION");
     }
     if c.argc() == 3
         && !c.arg(2).eq_ignore_ascii_case(b"sync")
@@ -999,6 +1044,16 @@ pub const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         function_delete,
     ),
     c_srv(
+        "dump",
+        2,
+        flag::NOSCRIPT,
+        SCRIPTING,
+        "scripting",
+        "7.0.0",
+        "Dump all functions into a serialized binary payload",
+        function_dump,
+    ),
+    c_srv(
         "flush",
         -2,
         FN_WRITE,
@@ -1047,6 +1102,16 @@ pub const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         "7.0.0",
         "Create a function with the given arguments (name, code, description)",
         function_load,
+    ),
+    c_srv(
+        "restore",
+        -3,
+        FN_WRITE | flag::DENYOOM,
+        SCRIPTING,
+        "scripting",
+        "7.0.0",
+        "Restore all the functions on the given payload",
+        function_restore,
     ),
     c_srv(
         "stats",
