@@ -478,6 +478,14 @@ fn busy_script_can_be_killed(kind: ServerKind) {
     old_client.send_command(&[b"GET", b"k"]);
     let v = old_client.read_value();
     assert!(busy(&v), "an existing client got {}", show_value(&v));
+    // HELLO is served while busy (it names the client here).
+    old_client.send_command(&[b"HELLO", b"2", b"SETNAME", b"abortscript"]);
+    let v = old_client.read_value();
+    assert!(
+        matches!(&v, Value::Array(items) if items.len() == 14),
+        "HELLO while busy got {}",
+        show_value(&v)
+    );
     let killed = cmd(port, &["SCRIPT", "KILL"]);
     assert_eq!(killed, Value::Okay);
     let v = waiting.read_value();
@@ -487,6 +495,11 @@ fn busy_script_can_be_killed(kind: ServerKind) {
         "{text}"
     );
     assert_eq!(cmd(port, &["PING"]), Value::SimpleString("PONG".into()));
+    let list = match cmd(port, &["CLIENT", "LIST"]) {
+        Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
+        other => show_value(&other),
+    };
+    assert!(list.contains("name=abortscript"), "{list}");
     // A script that wrote cannot be stopped.
     waiting.send_command(&[
         b"EVAL",
@@ -635,6 +648,51 @@ fn functions_dump_and_restore_as_on_redis() {
                 .collect();
             diffs.push(format!(
                 "{shown:?}\n  replikv: {}\n  redis:   {}",
+                show_value(&a),
+                show_value(&b)
+            ));
+        }
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
+
+/// DEBUG RELOAD's options as Redis has them: NOFLUSH refuses a library
+/// that exists already unless MERGE, NOSAVE loads the file as it is.
+#[test]
+fn debug_reload_options_as_on_redis() {
+    let args = ["--enable-debug-command", "yes"];
+    let ours = start(ServerKind::Replikv, &args);
+    let reference = start(ServerKind::Redis, &args);
+    let lib2 = "#!lua name=second\nredis.register_function('second', function() return 2 end)";
+    let steps: &[&[&str]] = &[
+        &["FUNCTION", "LOAD", LIB],
+        &["SET", "a", "1"],
+        &["DEBUG", "RELOAD", "NOFLUSH"],
+        &["DEBUG", "RELOAD", "NOFLUSH", "MERGE"],
+        &["DEBUG", "RELOAD", "BOGUS"],
+        &["FUNCTION", "LIST"],
+        &["GET", "a"],
+        &["FUNCTION", "LOAD", lib2],
+        &["SET", "b", "2"],
+        &["DEBUG", "RELOAD", "NOSAVE", "NOFLUSH", "MERGE"],
+        &["FCALL", "second", "0"],
+        &["GET", "b"],
+        &["DEBUG", "RELOAD", "NOSAVE"],
+        &["FUNCTION", "LIST", "LIBRARYNAME", "second"],
+        &["GET", "b"],
+    ];
+    let mut diffs = Vec::new();
+    for step in steps {
+        let a = unordered_functions(cmd(ours.port(), step));
+        let b = unordered_functions(cmd(reference.port(), step));
+        if a != b {
+            diffs.push(format!(
+                "{step:?}\n  replikv: {}\n  redis:   {}",
                 show_value(&a),
                 show_value(&b)
             ));

@@ -98,7 +98,7 @@ const BAD_NAME: &str =
 
 /// Reads `#!<engine> name=<lib>`: the library name and where the code
 /// after the line starts (its newline kept).
-fn parse_metadata(code: &[u8]) -> Result<(String, usize), String> {
+pub fn parse_metadata(code: &[u8]) -> Result<(String, usize), String> {
     if !code.starts_with(b"#!") {
         return Err("Missing library metadata".to_string());
     }

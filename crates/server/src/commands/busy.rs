@@ -11,7 +11,7 @@ use bytes::{Bytes, BytesMut};
 use resp_codec::{Frame, Protocol, RequestDecoder};
 
 use crate::server::Server;
-use crate::session::ClientKind;
+use crate::session::{ClientHandle, ClientKind};
 
 /// The listening sockets' duplicates, and the connections accepted
 /// through them while a script was busy (handed to the normal accept path
@@ -47,7 +47,7 @@ impl BusyDoor {
         }
         let mut kill = false;
         for (sock, input) in &mut self.pending {
-            kill |= answer_socket(sock, input, limits, running);
+            kill |= answer_socket(sock, input, limits, running, None);
         }
         if !self.pending.is_empty() {
             self.arrived.notify_one();
@@ -104,7 +104,7 @@ pub fn answer_clients(s: &mut Server, running: &Running) -> bool {
             continue;
         };
         let mut input = h.busy_input.borrow_mut();
-        kill |= answer_socket(sock, &mut input, s.limits, running);
+        kill |= answer_socket(sock, &mut input, s.limits, running, Some(&h));
         if !input.is_empty() {
             // The connection takes the rest once the script ends.
             h.wake.notify_one();
@@ -121,6 +121,7 @@ fn answer_socket(
     input: &mut BytesMut,
     limits: resp_codec::DecoderLimits,
     running: &Running,
+    client: Option<&ClientHandle>,
 ) -> bool {
     let mut chunk = [0u8; 16 * 1024];
     while input.len() < MAX_PENDING {
@@ -138,9 +139,13 @@ fn answer_socket(
         if args.is_empty() {
             continue;
         }
-        let (reply, stop) = answer(&args, running);
+        let (reply, stop) = match client {
+            Some(h) if is(args.first(), b"hello") => (hello(&args, h, running), false),
+            _ => answer(&args, running),
+        };
         kill |= stop;
-        reply.encode(Protocol::Resp2, &mut out);
+        let proto = client.map_or(Protocol::Resp2, |h| h.proto.get());
+        reply.encode(proto, &mut out);
     }
     if !out.is_empty() {
         // A reply that does not fit the socket buffer now is dropped: the
@@ -152,6 +157,43 @@ fn answer_socket(
 
 fn is(a: Option<&Bytes>, word: &[u8]) -> bool {
     a.is_some_and(|a| a.eq_ignore_ascii_case(word))
+}
+
+/// HELLO while busy (it is allowed then, as in Redis): the protocol and
+/// the name change on the client's handle. Authenticating needs the
+/// client's session, which waits for the script: HELLO with AUTH gets the
+/// busy error instead.
+fn hello(args: &[Bytes], h: &ClientHandle, running: &Running) -> Frame {
+    let mut proto = h.proto.get();
+    let mut i = 1;
+    if let Some(v) = args.get(1) {
+        proto = match resp_codec::parse_i64(v) {
+            Some(2) => Protocol::Resp2,
+            Some(3) => Protocol::Resp3,
+            Some(_) => return Frame::error("NOPROTO unsupported protocol version"),
+            None => return Frame::error("ERR Protocol version is not an integer or out of range"),
+        };
+        i = 2;
+    }
+    let mut name: Option<&Bytes> = None;
+    while let Some(opt) = args.get(i) {
+        match args.get(i + 1) {
+            Some(v) if opt.eq_ignore_ascii_case(b"setname") => {
+                name = Some(v);
+                i += 2;
+            }
+            _ => return answer(args, running).0,
+        }
+    }
+    if let Some(name) = name {
+        if let Err(e) = super::client::validate_name(name) {
+            return e;
+        }
+        *h.name.borrow_mut() =
+            (!name.is_empty()).then(|| String::from_utf8_lossy(name).into_owned());
+    }
+    h.proto.set(proto);
+    super::generic::hello_reply(proto, h.id)
 }
 
 /// The reply to one request while busy, and whether it kills the script.

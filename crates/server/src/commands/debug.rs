@@ -68,29 +68,7 @@ pub fn debug(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
                 None => reply::not_float(),
             }
         }
-        (b"reload", _) => {
-            // Save, empty the data set, load it back: checks the round trip.
-            if let Err(e) = super::persistence::save_now(s) {
-                return error_text(&format!("ERR Error trying to save the DB: {e}"));
-            }
-            let loader = crate::persist::Loader::new(
-                s.ks.db_count(),
-                c.now_ms,
-                s.ks.reclaims_expired(),
-                u64::MAX,
-                *s.ks.limits(),
-            );
-            let path = crate::persist::dump_path(&s.config.str(key::DBFILENAME));
-            match crate::persist::load_file(&path, loader) {
-                Ok((dbs, report)) => {
-                    s.ks.replace_dbs(dbs);
-                    s.scripting.restore_libraries(&report.functions);
-                    tracing::info!("DB reloaded by DEBUG RELOAD");
-                    reply::ok()
-                }
-                Err(e) => error_text(&format!("ERR Error trying to load the RDB dump: {e}")),
-            }
-        }
+        (b"reload", _) => reload(s, c),
         (b"populate", 3..=5) => populate(s, c),
         (b"object", 3) => object(s, c),
         (b"log", 3) => {
@@ -261,4 +239,76 @@ fn debug_protocol(sess: &mut Session, c: &mut Call<'_>) -> Frame {
         },
         _ => Frame::error("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"),
     }
+}
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save, empty the data set, load
+/// it back (checks the round trip). NOSAVE loads the file as it is;
+/// NOFLUSH loads on top of the current data, where a key or library that
+/// exists already fails the reload unless MERGE lets the file's win.
+fn reload(s: &mut Server, c: &mut Call<'_>) -> Frame {
+    let (mut merge, mut noflush, mut nosave) = (false, false, false);
+    for i in 2..c.argc() {
+        match c.arg(i).to_ascii_lowercase().as_slice() {
+            b"merge" => merge = true,
+            b"noflush" => noflush = true,
+            b"nosave" => nosave = true,
+            _ => {
+                return reply::err_static(
+                    "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+                )
+            }
+        }
+    }
+    if !nosave {
+        if let Err(e) = super::persistence::save_now(s) {
+            return error_text(&format!("ERR Error trying to save the DB: {e}"));
+        }
+    }
+    let loader = crate::persist::Loader::new(
+        s.ks.db_count(),
+        c.now_ms,
+        s.ks.reclaims_expired(),
+        u64::MAX,
+        *s.ks.limits(),
+    );
+    let path = crate::persist::dump_path(&s.config.str(key::DBFILENAME));
+    let (dbs, report) = match crate::persist::load_file(&path, loader) {
+        Ok(loaded) => loaded,
+        Err(e) => return error_text(&format!("ERR Error trying to load the RDB dump: {e}")),
+    };
+    if !noflush {
+        s.ks.replace_dbs(dbs);
+        s.scripting.restore_libraries(&report.functions);
+        tracing::info!("DB reloaded by DEBUG RELOAD");
+        return reply::ok();
+    }
+    let mut current = s.ks.take_dbs();
+    let clash = !merge
+        && (s.scripting.has_any_library(&report.functions)
+            || dbs
+                .iter()
+                .zip(&current)
+                .any(|(new, old)| new.iter().any(|(k, _, _)| old.get_raw(k).is_some())));
+    if clash {
+        s.ks.replace_dbs(current);
+        tracing::warn!("DEBUG RELOAD NOFLUSH: the file holds keys or libraries that exist already");
+        return reply::err_static("ERR Error trying to load the RDB dump");
+    }
+    for (i, mut new) in dbs.into_iter().enumerate() {
+        let Some(old) = current.get_mut(i) else { break };
+        let keys: Vec<Bytes> = new
+            .iter()
+            .map(|(k, _, _)| Bytes::copy_from_slice(k))
+            .collect();
+        for k in keys {
+            if let Some(record) = new.remove(&k) {
+                old.remove(&k);
+                old.insert_record(&k, record, c.now_ms);
+            }
+        }
+    }
+    s.ks.replace_dbs(current);
+    s.scripting.merge_libraries(&report.functions);
+    tracing::info!("DB reloaded by DEBUG RELOAD");
+    reply::ok()
 }

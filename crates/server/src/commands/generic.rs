@@ -133,6 +133,11 @@ pub fn hello(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
             (!name.is_empty()).then(|| String::from_utf8_lossy(name).into_owned());
     }
     sess.set_proto(proto);
+    hello_reply(proto, sess.handle.id)
+}
+
+/// HELLO's reply: who answers, in which protocol, to which client.
+pub fn hello_reply(proto: Protocol, client_id: u64) -> Frame {
     let b = |t: &'static str| Frame::Bulk(Bytes::from_static(t.as_bytes()));
     Frame::Map(vec![
         (b("server"), b("redis")),
@@ -141,7 +146,7 @@ pub fn hello(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
             b("proto"),
             Frame::Integer(if proto == Protocol::Resp3 { 3 } else { 2 }),
         ),
-        (b("id"), Frame::Integer(sess.handle.id as i64)),
+        (b("id"), Frame::Integer(client_id as i64)),
         (b("mode"), b("standalone")),
         (b("role"), b("master")),
         (b("modules"), Frame::Array(Vec::new())),

@@ -119,6 +119,33 @@ impl Scripting {
         }
     }
 
+    /// Whether a library of one of these codes is loaded already.
+    pub fn has_any_library(&self, codes: &[Bytes]) -> bool {
+        let Some(f) = self.functions.as_ref() else {
+            return false;
+        };
+        codes.iter().any(|code| {
+            scripting::functions::parse_metadata(code)
+                .is_ok_and(|(name, _)| f.libraries().any(|l| l.name == name))
+        })
+    }
+
+    /// Loads these libraries beside the current ones, each replacing the
+    /// library of its name; one that does not load is logged and left out.
+    pub fn merge_libraries(&mut self, codes: &[Bytes]) {
+        if codes.is_empty() {
+            return;
+        }
+        let Ok(functions) = self.functions() else {
+            return;
+        };
+        for code in codes {
+            if let Err(e) = functions.load(code, true, &mut LoadOnly) {
+                tracing::warn!("Failed loading a function library: {e}");
+            }
+        }
+    }
+
     /// Cached scripts (INFO's `number_of_cached_scripts`).
     pub fn cached(&self) -> usize {
         self.engine.as_ref().map_or(0, Engine::len)
