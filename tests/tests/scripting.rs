@@ -705,3 +705,64 @@ fn debug_reload_options_as_on_redis() {
         diffs.join("\n")
     );
 }
+
+/// `redis.set_repl` chooses where a script's next writes go: the replica
+/// gets only those meant for replicas, the AOF (read back at a restart)
+/// only those meant for it; the master keeps them all. Against both
+/// servers as masters, with a replikv replica.
+fn selective_replication(master_kind: ServerKind) {
+    let mut master = start(master_kind, &["--appendonly", "yes"]);
+    let replica = start_replica(ServerKind::Replikv, &master, &[]);
+    wait_link_up(&replica);
+    let m = master.port();
+    let script = "redis.call('set', 'a', '1') \
+                  redis.set_repl(redis.REPL_NONE) redis.call('set', 'b', '2') \
+                  redis.set_repl(redis.REPL_AOF) redis.call('set', 'c', '3') \
+                  redis.set_repl(redis.REPL_REPLICA) redis.call('set', 'e', '5') \
+                  redis.set_repl(redis.REPL_ALL) redis.call('set', 'd', '4')";
+    assert_eq!(eval(m, "EVAL", script, &["0"]), Value::Nil);
+    // A later script starts with everything replicated again.
+    assert_eq!(
+        eval(m, "EVAL", "return redis.call('set', 'f', '6')", &["0"]),
+        Value::Okay
+    );
+    let keys = ["MGET", "a", "b", "c", "d", "e", "f"];
+    let values = |v: &[Option<&str>]| {
+        Value::Array(
+            v.iter()
+                .map(|x| x.map_or(Value::Nil, |s| Value::BulkString(s.as_bytes().to_vec())))
+                .collect(),
+        )
+    };
+    assert_eq!(
+        cmd(m, &keys),
+        values(&[
+            Some("1"),
+            Some("2"),
+            Some("3"),
+            Some("4"),
+            Some("5"),
+            Some("6")
+        ])
+    );
+    assert!(repl_common::wait_offset(&master, &replica));
+    assert_eq!(
+        cmd(replica.port(), &keys),
+        values(&[Some("1"), None, None, Some("4"), Some("5"), Some("6")])
+    );
+    master.restart();
+    assert_eq!(
+        cmd(master.port(), &keys),
+        values(&[Some("1"), None, Some("3"), Some("4"), None, Some("6")])
+    );
+}
+
+#[test]
+fn selective_replication_replikv() {
+    selective_replication(ServerKind::Replikv);
+}
+
+#[test]
+fn reference_selective_replication_redis() {
+    selective_replication(ServerKind::Redis);
+}

@@ -442,8 +442,8 @@ impl Server {
             return;
         }
         let targets = self.propagation_targets();
-        if let Some((earlier, to)) = self.prop.end_request(targets) {
-            self.deliver(earlier, to);
+        for (bytes, to) in self.prop.end_request(targets) {
+            self.deliver(bytes, to);
         }
     }
 

@@ -579,8 +579,8 @@ fn start_replication(server: &Rc<RefCell<Server>>, dump: DumpHistory) {
             for (db, key) in dump.expired_keys {
                 s.prop
                     .push(db, vec![bytes::Bytes::from_static(b"DEL"), key]);
-                if let Some((earlier, to)) = s.prop.end_request(to_replicas) {
-                    s.deliver(earlier, to);
+                for (bytes, to) in s.prop.end_request(to_replicas) {
+                    s.deliver(bytes, to);
                 }
             }
             crate::repl::flush_stream(s);

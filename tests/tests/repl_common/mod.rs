@@ -235,6 +235,15 @@ fn repl_offset(port: u16, pass: Option<&str>) -> Option<i64> {
     i.get("master_repl_offset").and_then(|v| v.parse().ok())
 }
 
+/// Waits until the replica has the master's replication offset (for data
+/// sets meant to differ); false if it never gets there.
+pub fn wait_offset(master: &Server, replica: &Server) -> bool {
+    wait_until(EVENTUAL, || {
+        let m = repl_offset(master.port(), None);
+        m.is_some() && repl_offset(replica.port(), None) == m
+    })
+}
+
 /// Waits until every replica has the master's replication offset and the
 /// same DEBUG DIGEST; on failure shows every node's state and the
 /// differences between the data sets.

@@ -341,6 +341,13 @@ struct ScriptHost<'a> {
     command: &'a [Bytes],
 }
 
+impl Drop for ScriptHost<'_> {
+    fn drop(&mut self) {
+        // `redis.set_repl` lasts for the run that called it.
+        self.server.prop.set_mask(crate::propagate::Targets::ALL);
+    }
+}
+
 impl<'a> ScriptHost<'a> {
     /// The host for a script `caller` runs.
     fn new(
@@ -468,9 +475,11 @@ impl Host for ScriptHost<'_> {
         }
     }
 
-    fn set_repl(&mut self, _flags: ReplFlags) {
-        // Not yet acted on: every write of a script propagates to both the
-        // AOF and replicas (see the scripting issue's note).
+    fn set_repl(&mut self, flags: ReplFlags) {
+        self.server.prop.set_mask(crate::propagate::Targets {
+            repl: flags.replicas,
+            aof: flags.aof,
+        });
     }
 
     fn may_run(&mut self, args: &[Bytes]) -> Option<bool> {
