@@ -56,6 +56,7 @@ fn main() -> Result<()> {
 
 fn test(no_lint: bool, no_bench_check: bool) -> Result<()> {
     tools::ensure_redis_tools()?;
+    tools::ensure_redis_py()?;
     let root = tools::workspace_root();
     tools::cargo(&["build", "-p", "replikv-server"])?;
     let bin = root.join("target/debug/replikv-server");

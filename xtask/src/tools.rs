@@ -55,6 +55,45 @@ pub fn ensure_redis_tools() -> Result<()> {
         "reference Redis tools missing; installing {}",
         PACKAGES.join(" ")
     );
+    install_packages(PACKAGES);
+    if !needed.iter().all(|p| have(p)) {
+        bail!(
+            "the reference Redis tools are required; install the Debian packages: apt-get install -y {}",
+            PACKAGES.join(" ")
+        );
+    }
+    Ok(())
+}
+
+/// The Python interpreter the client-library tests run (Debian's, which
+/// the `python3-redis` package installs into).
+pub const SYSTEM_PYTHON: &str = "/usr/bin/python3";
+
+/// Whether Debian's Python can import redis-py.
+fn have_redis_py() -> bool {
+    Command::new(SYSTEM_PYTHON)
+        .args(["-c", "import redis"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Makes sure redis-py is importable by [`SYSTEM_PYTHON`] (the scripting
+/// tests run its `Lock`), installing the Debian package when possible.
+pub fn ensure_redis_py() -> Result<()> {
+    if have_redis_py() {
+        return Ok(());
+    }
+    println!("redis-py missing; installing python3-redis");
+    install_packages(&["python3-redis"]);
+    if !have_redis_py() {
+        bail!("redis-py is required by the tests; install the Debian package: apt-get install -y python3-redis");
+    }
+    Ok(())
+}
+
+/// Installs Debian packages with apt (through `sudo -n` when not root),
+/// updating the package lists once if the first try fails.
+fn install_packages(packages: &[&str]) {
     let is_root = Command::new("id")
         .arg("-u")
         .output()
@@ -71,18 +110,11 @@ pub fn ensure_redis_tools() -> Result<()> {
             .is_ok_and(|s| s.success())
     };
     let mut install = vec!["apt-get", "install", "-y", "--no-install-recommends"];
-    install.extend_from_slice(PACKAGES);
+    install.extend_from_slice(packages);
     if !run(&install) {
         run(&["apt-get", "update"]);
         run(&install);
     }
-    // The Debian package starts a system redis-server on port 6379; tests
-    // use their own ports, so it is left alone.
-    if !needed.iter().all(|p| have(p)) {
-        bail!(
-            "the reference Redis tools are required; install the Debian packages: apt-get install -y {}",
-            PACKAGES.join(" ")
-        );
-    }
-    Ok(())
+    // The Debian redis-server package starts a system server on port 6379;
+    // tests use their own ports, so it is left alone.
 }
