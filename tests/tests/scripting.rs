@@ -711,7 +711,10 @@ fn debug_reload_options_as_on_redis() {
 /// only those meant for it; the master keeps them all. Against both
 /// servers as masters, with a replikv replica.
 fn selective_replication(master_kind: ServerKind) {
-    let mut master = start(master_kind, &["--appendonly", "yes"]);
+    let mut master = start(
+        master_kind,
+        &["--appendonly", "yes", "--enable-debug-command", "yes"],
+    );
     let replica = start_replica(ServerKind::Replikv, &master, &[]);
     wait_link_up(&replica);
     let m = master.port();
@@ -750,11 +753,24 @@ fn selective_replication(master_kind: ServerKind) {
         cmd(replica.port(), &keys),
         values(&[Some("1"), None, None, Some("4"), Some("5"), Some("6")])
     );
+    let aof_view = values(&[Some("1"), None, Some("3"), Some("4"), None, Some("6")]);
+    // DEBUG LOADAOF reads the AOF back in place, propagating nothing.
+    let offset = info_field(m, "master_repl_offset");
+    assert_eq!(cmd(m, &["DEBUG", "LOADAOF"]), Value::Okay);
+    assert_eq!(cmd(m, &keys), aof_view);
+    assert_eq!(info_field(m, "master_repl_offset"), offset);
     master.restart();
-    assert_eq!(
-        cmd(master.port(), &keys),
-        values(&[Some("1"), None, Some("3"), Some("4"), None, Some("6")])
-    );
+    assert_eq!(cmd(master.port(), &keys), aof_view);
+}
+
+fn info_field(port: u16, name: &str) -> String {
+    let text = match cmd(port, &["INFO", "replication"]) {
+        Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
+        other => show_value(&other),
+    };
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_string))
+        .unwrap_or_default()
 }
 
 #[test]

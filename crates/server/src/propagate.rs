@@ -96,6 +96,11 @@ impl Propagation {
         self.mask = mask;
     }
 
+    /// Who the next effects may reach.
+    pub fn mask(&self) -> Targets {
+        self.mask
+    }
+
     /// Whether the running request has effects not yet encoded.
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()

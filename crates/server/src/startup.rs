@@ -382,7 +382,8 @@ async fn load_at_startup(server: &Rc<RefCell<Server>>) -> anyhow::Result<DumpHis
     Ok(dump)
 }
 
-/// Loads every file of an existing append-only file, in manifest order.
+/// Loads every file of an existing append-only file, in manifest order,
+/// then opens it for appending.
 fn load_aof(
     server: &Rc<RefCell<Server>>,
     dir: &std::path::Path,
@@ -392,6 +393,26 @@ fn load_aof(
     let started = std::time::Instant::now();
     let mut s = server.borrow_mut();
     let s = &mut *s;
+    let commands = replay_aof(s, dir, &manifest)?;
+    tracing::info!(
+        "DB loaded from append only file: {:.3} seconds ({commands} commands replayed)",
+        started.elapsed().as_secs_f64()
+    );
+    let fsync = crate::aof::Fsync::parse(&s.config.str(key::APPENDFSYNC));
+    s.aof = Some(crate::aof::Aof::open(dir, name, manifest, fsync)?);
+    s.prop.force_select();
+    Ok(())
+}
+
+/// Applies the files of an append-only file's manifest (the base, then
+/// each increment) to the data set; gives how many commands it replayed.
+/// Nothing it applies is propagated: the caller keeps the AOF closed and
+/// the stream's consumers away while it runs.
+pub fn replay_aof(
+    s: &mut Server,
+    dir: &std::path::Path,
+    manifest: &[crate::aof::ManifestEntry],
+) -> anyhow::Result<u64> {
     let mut commands = 0u64;
     let last_incr = manifest.iter().rev().find(|e| e.kind == 'i').map(|e| e.seq);
     let truncated_ok = s.config.bool(key::AOF_LOAD_TRUNCATED);
@@ -423,22 +444,15 @@ fn load_aof(
             // Only the last file can end mid-command (a crash while
             // appending); a cut in an earlier one is corruption.
             let allow = truncated_ok && e.kind == 'i' && Some(e.seq) == last_incr;
-            commands += crate::aof::replay(&path, allow, |args| {
+            let replayed = crate::aof::replay(&path, allow, |args| {
                 let _ = crate::commands::dispatch(s, &mut sess, args, now);
                 sess.extra_replies.clear();
-            })
-            .map_err(|err| anyhow::anyhow!(err))?;
+            });
             s.unregister_client(h.id);
+            commands += replayed.map_err(|err| anyhow::anyhow!(err))?;
         }
     }
-    tracing::info!(
-        "DB loaded from append only file: {:.3} seconds ({commands} commands replayed)",
-        started.elapsed().as_secs_f64()
-    );
-    let fsync = crate::aof::Fsync::parse(&s.config.str(key::APPENDFSYNC));
-    s.aof = Some(crate::aof::Aof::open(dir, name, manifest, fsync)?);
-    s.prop.force_select();
-    Ok(())
+    Ok(commands)
 }
 
 /// Loads the dump file, if there is one, while clients get `-LOADING`.

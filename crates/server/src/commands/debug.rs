@@ -69,6 +69,7 @@ pub fn debug(s: &mut Server, sess: &mut Session, c: &mut Call<'_>) -> Frame {
             }
         }
         (b"reload", _) => reload(s, c),
+        (b"loadaof", 2) => loadaof(s),
         (b"populate", 3..=5) => populate(s, c),
         (b"object", 3) => object(s, c),
         (b"log", 3) => {
@@ -174,7 +175,9 @@ fn object(s: &mut Server, c: &mut Call<'_>) -> Frame {
     let Some(db) = s.ks.db(c.db) else {
         return reply::err_static("ERR no such key");
     };
-    let Some((e, meta)) = db.peek_meta(c.arg(2), c.now_ms) else {
+    // Like Redis's, it sees a key until it is deleted, logically expired
+    // or not (the suite relies on it to check a key is still stored).
+    let Some((e, meta)) = db.peek_meta(c.arg(2), i64::MIN) else {
         return reply::err_static("ERR no such key");
     };
     let serialized = rdb::dump_payload(&crate::convert::to_rdb(&e.value))
@@ -311,4 +314,46 @@ fn reload(s: &mut Server, c: &mut Call<'_>) -> Frame {
     s.scripting.merge_libraries(&report.functions);
     tracing::info!("DB reloaded by DEBUG RELOAD");
     reply::ok()
+}
+
+/// DEBUG LOADAOF: writes out what the AOF buffers, empties the data set
+/// (functions too) and loads it back from the append-only file, as a
+/// restart would; nothing replayed is propagated again.
+fn loadaof(s: &mut Server) -> Frame {
+    let Some(mut aof) = s.aof.take() else {
+        return reply::err_static("ERR The append only file is not enabled");
+    };
+    if let Err(e) = aof.flush_and_sync() {
+        s.aof = Some(aof);
+        return error_text(&format!("ERR Error writing the append only file: {e}"));
+    }
+    let dir = std::path::PathBuf::from(s.config.str(key::APPENDDIRNAME));
+    let name = s.config.str(key::APPENDFILENAME);
+    let manifest = match crate::aof::Aof::existing(&dir, &name) {
+        Ok(Some(m)) => m,
+        Ok(None) => Vec::new(),
+        Err(e) => {
+            s.aof = Some(aof);
+            return error_text(&format!("ERR Error reading the AOF manifest: {e}"));
+        }
+    };
+    drop(s.ks.take_dbs());
+    s.scripting.restore_libraries(&[]);
+    let outer = s.prop.mask();
+    s.prop.set_mask(crate::propagate::Targets::default());
+    let replayed = crate::startup::replay_aof(s, &dir, &manifest);
+    s.prop.set_mask(outer);
+    s.aof = Some(aof);
+    s.prop.force_select();
+    match replayed {
+        Ok(n) => {
+            tracing::info!("Append Only File loaded by DEBUG LOADAOF ({n} commands)");
+            reply::ok()
+        }
+        Err(e) => {
+            // Redis exits here: the data set is half loaded.
+            tracing::warn!("DEBUG LOADAOF failed, exiting: {e}");
+            std::process::exit(1);
+        }
+    }
 }

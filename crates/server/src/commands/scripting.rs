@@ -339,12 +339,14 @@ struct ScriptHost<'a> {
     loading: bool,
     /// The command that started the script (FUNCTION STATS shows it).
     command: &'a [Bytes],
+    /// Where effects went before the run (put back after it).
+    outer_mask: crate::propagate::Targets,
 }
 
 impl Drop for ScriptHost<'_> {
     fn drop(&mut self) {
         // `redis.set_repl` lasts for the run that called it.
-        self.server.prop.set_mask(crate::propagate::Targets::ALL);
+        self.server.prop.set_mask(self.outer_mask);
     }
 }
 
@@ -358,6 +360,7 @@ impl<'a> ScriptHost<'a> {
         is_eval: bool,
         name: &str,
     ) -> Self {
+        let outer_mask = server.prop.mask();
         let mut sess = Session::new(server.scripting.client.clone(), true);
         sess.set_db(caller.db());
         sess.is_master = caller.is_master;
@@ -377,6 +380,7 @@ impl<'a> ScriptHost<'a> {
             slow_logged: false,
             loading: false,
             command: &[],
+            outer_mask,
         }
     }
 
@@ -476,10 +480,13 @@ impl Host for ScriptHost<'_> {
     }
 
     fn set_repl(&mut self, flags: ReplFlags) {
-        self.server.prop.set_mask(crate::propagate::Targets {
+        let chosen = crate::propagate::Targets {
             repl: flags.replicas,
             aof: flags.aof,
-        });
+        };
+        // Within what the run's caller allows (nothing while an AOF is
+        // being replayed).
+        self.server.prop.set_mask(chosen.and(self.outer_mask));
     }
 
     fn may_run(&mut self, args: &[Bytes]) -> Option<bool> {
